@@ -1,0 +1,1 @@
+"""Offloading agents: the active-inference agent, DRL baselines, heuristics and bounds."""

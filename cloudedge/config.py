@@ -1,0 +1,527 @@
+"""Typed, frozen scenario configuration with validation.
+
+Every field that the paper (He et al., IEEE TMC 2024; see ``shared/PAPER.md``) leaves **open**
+carries a comment saying what we chose and why. ``conf/env/paper.yaml`` mirrors
+:func:`paper_scenario` field by field (a test keeps them equal).
+
+A bad value raises :class:`ConfigError` naming the field and the allowed range, before any
+simulation work starts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+TerminalKind = Literal["fixed", "mobile", "uav"]
+ServerKind = Literal["cloud", "edge"]
+ArrivalProcess = Literal["burst", "poisson"]
+
+#: Height (m) that separates "ground" from "air" nodes (PAPER.md section 3).
+GROUND_AIR_BOUNDARY_M = 100.0
+
+
+class ConfigError(ValueError):
+    """A scenario value is missing, of the wrong type or out of its allowed range."""
+
+
+def _check_range(
+    path: str,
+    value: float,
+    low: float,
+    high: float = math.inf,
+    *,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> None:
+    """Raise :class:`ConfigError` unless ``low (<|<=) value (<|<=) high`` and finite."""
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if ok:
+        ok = (value > low if low_open else value >= low) and (
+            value < high if high_open else value <= high
+        )
+    if not ok:
+        lo = "(" if low_open else "["
+        hi = ")" if high_open or math.isinf(high) else "]"
+        raise ConfigError(f"{path} = {value!r} is out of range: allowed {lo}{low}, {high}{hi}")
+
+
+@dataclass(frozen=True)
+class ChannelConfig:
+    """Wireless channel (PAPER.md section 4). All values are **open** in the paper.
+
+    :param carrier_ghz: carrier frequency; enters the ground-to-air constant only.
+    :param uplink_power_dbm: terminal transmit power (3GPP UE class 3: 23 dBm).
+    :param downlink_power_dbm: server transmit power. The paper's eq. 8 uses a single rate R, so
+        the default equals the uplink power and both directions see the same link budget.
+    :param noise_psd_dbm_per_hz: thermal noise density at 290 K (-174 dBm/Hz).
+    :param noise_figure_db: receiver noise figure (3GPP TR 36.814 uses 9 dB for the UE).
+    :param antenna_gain_db: the constant antenna gain g of ``G = g - PL - X_sigma``.
+    :param shadowing_sigma_db: std of the shadow fading X_sigma (3GPP TR 36.814 macro: 8 dB).
+        The paper treats X_sigma as non-negative; we draw ``|N(0, sigma^2)|`` per transmission.
+    :param g2a_alpha: path-loss exponent of ground-to-air links. 3GPP TR 36.777 (UMa-AV, LoS)
+        gives ``28 + 22 log10(d_m) + 20 log10(fc_GHz)``, i.e. alpha = 2.2.
+    :param g2a_constant_db: the constant C of ``PL_G2A``; ``None`` derives it from TR 36.777 as
+        ``28 + 20 log10(carrier_ghz)``.
+    :param a2a_alpha: path-loss exponent of air-to-air links (line of sight, free space: 2.0).
+    :param min_distance_m: distances below this are clamped so that ``log10(d)`` stays finite
+        (3GPP TR 36.814 macro scenarios use a 35 m minimum distance).
+    """
+
+    carrier_ghz: float = 2.0
+    uplink_power_dbm: float = 23.0
+    downlink_power_dbm: float = 23.0
+    noise_psd_dbm_per_hz: float = -174.0
+    noise_figure_db: float = 9.0
+    antenna_gain_db: float = 0.0
+    shadowing_sigma_db: float = 8.0
+    g2a_alpha: float = 2.2
+    g2a_constant_db: float | None = None
+    a2a_alpha: float = 2.0
+    min_distance_m: float = 35.0
+
+    def validate(self, path: str = "channel") -> None:
+        _check_range(f"{path}.carrier_ghz", self.carrier_ghz, 0.0, 100.0, low_open=True)
+        _check_range(f"{path}.uplink_power_dbm", self.uplink_power_dbm, -50.0, 60.0)
+        _check_range(f"{path}.downlink_power_dbm", self.downlink_power_dbm, -50.0, 60.0)
+        _check_range(f"{path}.noise_psd_dbm_per_hz", self.noise_psd_dbm_per_hz, -200.0, -100.0)
+        _check_range(f"{path}.noise_figure_db", self.noise_figure_db, 0.0, 30.0)
+        _check_range(f"{path}.antenna_gain_db", self.antenna_gain_db, -30.0, 40.0)
+        _check_range(f"{path}.shadowing_sigma_db", self.shadowing_sigma_db, 0.0, 30.0)
+        _check_range(f"{path}.g2a_alpha", self.g2a_alpha, 1.0, 6.0)
+        if self.g2a_constant_db is not None:
+            _check_range(f"{path}.g2a_constant_db", self.g2a_constant_db, -50.0, 150.0)
+        _check_range(f"{path}.a2a_alpha", self.a2a_alpha, 1.0, 6.0)
+        _check_range(f"{path}.min_distance_m", self.min_distance_m, 0.0, 1000.0, low_open=True)
+
+    @property
+    def g2a_constant_resolved_db(self) -> float:
+        """The constant C of ``PL_G2A`` in dB (derived from the carrier when not set)."""
+        if self.g2a_constant_db is not None:
+            return self.g2a_constant_db
+        return 28.0 + 20.0 * math.log10(self.carrier_ghz)
+
+
+@dataclass(frozen=True)
+class ComputeProfileConfig:
+    """Compute time of one task as a function of the compute allocated to it.
+
+    ``compute_time_s = floor_s + scale_s * nominal_units / allocated_units``: time falls as the
+    allocation rises (the paper's Fig. 2) towards a floor set by the hardware and by whether the
+    server is accelerated. The paper gives no values (**open**); the paper profiles are
+    calibrated to its stated facts: the shortest cloud inference takes more than 2 s, the
+    shortest edge inference more than 9 s, and an edge task at its nominal allocation finishes
+    within 10 s (Fig. 4: at t_max >= 10 the edge becomes usable).
+
+    :param floor_s: time at infinite allocation (s).
+    :param scale_s: extra time at the nominal allocation of one task (s).
+    """
+
+    floor_s: float
+    scale_s: float
+
+    def validate(self, path: str) -> None:
+        _check_range(f"{path}.floor_s", self.floor_s, 0.0, 3600.0, low_open=True)
+        _check_range(f"{path}.scale_s", self.scale_s, 0.0, 3600.0)
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """One server (cloud or edge).
+
+    :param name: unique name, used in logs and CSVs.
+    :param kind: ``"cloud"`` or ``"edge"``.
+    :param position_m: (x, y, z) in metres; servers are ground nodes in the paper (z < 100 m).
+    :param resource_share: this server's fraction of the environment's total compute, bandwidth
+        and GPU memory; shares over all servers sum to 1.
+    :param parallel_slots: how many tasks the server computes at once; further tasks wait FIFO.
+    :param compute_profile: name of an entry of :attr:`ScenarioConfig.compute_profiles`.
+    :param pass_at_100: the pass@100 of GPT-J-6B served here (paper Table I).
+    :param accelerated: whether inference is accelerated (Triton); informational, the effect is
+        in the compute profile.
+    """
+
+    name: str
+    kind: ServerKind
+    position_m: tuple[float, float, float]
+    resource_share: float
+    parallel_slots: int
+    compute_profile: str
+    pass_at_100: float
+    accelerated: bool = False
+
+    def validate(self, path: str) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise ConfigError(f"{path}.name must be a non-empty string, got {self.name!r}")
+        if self.kind not in ("cloud", "edge"):
+            raise ConfigError(f"{path}.kind = {self.kind!r}: allowed 'cloud' or 'edge'")
+        if len(self.position_m) != 3:
+            raise ConfigError(f"{path}.position_m must have 3 entries (x, y, z) in metres")
+        _check_range(f"{path}.resource_share", self.resource_share, 0.0, 1.0, low_open=True)
+        if not isinstance(self.parallel_slots, int) or isinstance(self.parallel_slots, bool):
+            raise ConfigError(f"{path}.parallel_slots must be an integer in [1, 100000]")
+        _check_range(f"{path}.parallel_slots", self.parallel_slots, 1, 100000)
+        _check_range(f"{path}.pass_at_100", self.pass_at_100, 0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class TerminalFleetConfig:
+    """The requesting terminals (PAPER.md sections 1 and 3; counts, speeds, heights **open**).
+
+    Fixed terminals (PCs, workstations) and mobile ground terminals (phones, cars) stand at
+    ``ground_height_m``; UAVs fly at a constant height drawn from ``uav_height_range_m`` (air:
+    at or above 100 m). Mobile terminals and UAVs move in a straight line at a constant speed and
+    heading drawn at reset, and reflect specularly off the area's walls (billiard motion), so
+    they stay inside the area and keep their speed.
+
+    :param n_fixed: fixed ground terminals.
+    :param n_mobile: mobile ground terminals.
+    :param n_uav: UAV terminals (air).
+    :param ground_height_m: height of ground terminals (3GPP UE height 1.5 m).
+    :param uav_height_range_m: UAV heights; 3GPP TR 36.777 considers UAVs up to 300 m.
+    :param mobile_speed_range_mps: ground speeds (pedestrian 1 m/s to urban car 15 m/s).
+    :param uav_speed_range_mps: UAV speeds (TR 36.777 uses up to 160 km/h; we keep 5-20 m/s).
+    """
+
+    n_fixed: int = 8
+    n_mobile: int = 8
+    n_uav: int = 4
+    ground_height_m: float = 1.5
+    uav_height_range_m: tuple[float, float] = (120.0, 300.0)
+    mobile_speed_range_mps: tuple[float, float] = (1.0, 15.0)
+    uav_speed_range_mps: tuple[float, float] = (5.0, 20.0)
+
+    @property
+    def n_terminals(self) -> int:
+        return self.n_fixed + self.n_mobile + self.n_uav
+
+    def validate(self, path: str, area_m: tuple[float, float, float]) -> None:
+        for name in ("n_fixed", "n_mobile", "n_uav"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise ConfigError(f"{path}.{name} must be an integer in [0, 100000]")
+            _check_range(f"{path}.{name}", value, 0, 100000)
+        if self.n_terminals < 1:
+            raise ConfigError(f"{path}: n_fixed + n_mobile + n_uav must be >= 1, got 0")
+        _check_range(
+            f"{path}.ground_height_m",
+            self.ground_height_m,
+            0.0,
+            GROUND_AIR_BOUNDARY_M,
+            high_open=True,
+        )
+        _check_pair(
+            f"{path}.uav_height_range_m", self.uav_height_range_m, GROUND_AIR_BOUNDARY_M, area_m[2]
+        )
+        _check_pair(f"{path}.mobile_speed_range_mps", self.mobile_speed_range_mps, 0.0, 70.0)
+        _check_pair(f"{path}.uav_speed_range_mps", self.uav_speed_range_mps, 0.0, 100.0)
+
+
+def _check_pair(path: str, pair: tuple[float, float], low: float, high: float) -> None:
+    if len(pair) != 2:
+        raise ConfigError(f"{path} must be a pair (low, high)")
+    _check_range(f"{path}[0]", pair[0], low, high)
+    _check_range(f"{path}[1]", pair[1], low, high)
+    if pair[0] > pair[1]:
+        raise ConfigError(f"{path} = {pair!r}: low must be <= high")
+
+
+@dataclass(frozen=True)
+class WorkloadConfig:
+    """Where tasks come from and when (PAPER.md sections 2 and 10).
+
+    :param arrival: ``"burst"``: all tasks arrive uniformly at random within
+        ``burst_window_s``, a window short against compute times, so that at 100% load the
+        demand equals the capacity (the paper's regime: its environment's resources equal "the
+        largest total demand of the tasks"); ``"poisson"``: exponential inter-arrival times at
+        ``poisson_rate_hz``.
+    :param burst_window_s: length of the burst (s); 1 s is short against the >= 2 s compute.
+    :param poisson_rate_hz: arrival rate of the Poisson process (tasks/s).
+    :param prompt_source: ``"humaneval"``: each task is one of the 164 real HumanEval problems
+        drawn uniformly; PS_x is its prompt, PS_y its canonical solution (the paper leaves the
+        sizes open; the canonical solution is a real completion of the right length).
+    :param bytes_per_token: UTF-8 bytes per GPT-J (GPT-2 BPE) token. **open**: no tokenizer
+        vocabulary is available offline; GPT-2 BPE has no whitespace-run tokens, so indented
+        Python costs about 3 bytes per token (vs ~4 for English prose).
+    :param reserved_completion_tokens: KV-cache tokens reserved for the completion at
+        admission; serving engines (FasterTransformer behind Triton) reserve the maximum
+        generation length up front. 256 covers 99% of HumanEval canonical solutions.
+    """
+
+    arrival: ArrivalProcess = "burst"
+    burst_window_s: float = 1.0
+    poisson_rate_hz: float = 10.0
+    prompt_source: Literal["humaneval"] = "humaneval"
+    bytes_per_token: float = 3.0
+    reserved_completion_tokens: int = 256
+
+    def validate(self, path: str = "workload") -> None:
+        if self.arrival not in ("burst", "poisson"):
+            raise ConfigError(f"{path}.arrival = {self.arrival!r}: allowed 'burst' or 'poisson'")
+        _check_range(f"{path}.burst_window_s", self.burst_window_s, 0.0, 1e6)
+        _check_range(f"{path}.poisson_rate_hz", self.poisson_rate_hz, 0.0, 1e6, low_open=True)
+        if self.prompt_source != "humaneval":
+            raise ConfigError(f"{path}.prompt_source = {self.prompt_source!r}: allowed 'humaneval'")
+        _check_range(f"{path}.bytes_per_token", self.bytes_per_token, 0.5, 16.0)
+        _check_range(f"{path}.reserved_completion_tokens", self.reserved_completion_tokens, 0, 2048)
+
+
+@dataclass(frozen=True)
+class ResourceConfig:
+    """How the environment's total resources are sized (PAPER.md section 10).
+
+    The paper sets the total resources to the largest total demand of the tasks of one training
+    episode, so that 100 tasks are a 100% load. Compute and bandwidth demands are a nominal
+    amount per task; the GPU-memory demand of a task is its KV cache (GPT-J-6B, fp16) for its
+    prompt plus the reserved completion, plus a workspace.
+
+    :param reference_tasks: the task count that is a 100% load (the paper: 100).
+    :param nominal_compute_units: compute demand of one task (abstract units: one task's share
+        of a server's accelerator). **open**; 1 unit sets the scale of the compute profiles.
+    :param nominal_bandwidth_hz: bandwidth demand of one task. **open**; 1 MHz per task gives a
+        20 MHz carrier per server at 100 tasks, a common LTE/NR channel width.
+    :param kv_cache_bytes_per_value: 2 for fp16 serving.
+    :param workspace_mib: activation workspace per task on top of the KV cache (**open**).
+    :param memory_demand_quantile_z: "largest total demand" of ``reference_tasks`` HumanEval
+        tasks, read as the upper normal quantile of their summed memory demand
+        (``n*mean + z*std*sqrt(n)``); z = 2.326 is the 99th percentile.
+    """
+
+    reference_tasks: int = 100
+    nominal_compute_units: float = 1.0
+    nominal_bandwidth_hz: float = 1.0e6
+    kv_cache_bytes_per_value: int = 2
+    workspace_mib: float = 64.0
+    memory_demand_quantile_z: float = 2.326
+
+    def validate(self, path: str = "resources") -> None:
+        _check_range(f"{path}.reference_tasks", self.reference_tasks, 1, 1e6)
+        _check_range(
+            f"{path}.nominal_compute_units", self.nominal_compute_units, 0.0, 1e6, low_open=True
+        )
+        _check_range(
+            f"{path}.nominal_bandwidth_hz", self.nominal_bandwidth_hz, 0.0, 1e10, low_open=True
+        )
+        if self.kv_cache_bytes_per_value not in (1, 2, 4):
+            raise ConfigError(
+                f"{path}.kv_cache_bytes_per_value = {self.kv_cache_bytes_per_value!r}: "
+                "allowed 1, 2 or 4"
+            )
+        _check_range(f"{path}.workspace_mib", self.workspace_mib, 0.0, 1e6)
+        _check_range(f"{path}.memory_demand_quantile_z", self.memory_demand_quantile_z, 0.0, 10.0)
+
+
+def _paper_servers() -> tuple[ServerConfig, ...]:
+    # Placement is **open**: the cloud at the centre of the 2 km square, the four edges at the
+    # centres of its quadrants, all on masts (ground nodes, below 100 m).
+    cloud = ServerConfig(
+        name="cloud",
+        kind="cloud",
+        position_m=(1000.0, 1000.0, 30.0),
+        resource_share=0.2,  # cloud : edge total resources = 1 : 4 (paper Sec. V)
+        # Open: a serving engine's batch limit; above the ~20 tasks a server's memory admits at
+        # 100% load, so queueing appears only when agents give tasks small memory shares.
+        parallel_slots=32,
+        compute_profile="a800_triton",
+        pass_at_100=0.1159,  # paper Table I (accelerated)
+        accelerated=True,
+    )
+    edges = tuple(
+        ServerConfig(
+            name=f"edge{i}",
+            kind="edge",
+            position_m=(x, y, 25.0),
+            resource_share=0.2,
+            parallel_slots=32,
+            compute_profile="rtx3090_plain",
+            pass_at_100=0.1892,  # paper Table I (not accelerated)
+            accelerated=False,
+        )
+        for i, (x, y) in enumerate(
+            ((500.0, 500.0), (1500.0, 500.0), (500.0, 1500.0), (1500.0, 1500.0))
+        )
+    )
+    return (cloud, *edges)
+
+
+def _paper_profiles() -> dict[str, ComputeProfileConfig]:
+    return {
+        # Cloud A800 + Triton: > 2 s at any allocation (paper: "more than 2 s"); 2.7 s at the
+        # nominal allocation, so a cloud task fits t_max = 3 s (Fig. 4: the cloud completes from
+        # t_max = 3 on).
+        "a800_triton": ComputeProfileConfig(floor_s=2.1, scale_s=0.6),
+        # Edge RTX 3090, plain transformers: > 9 s at any allocation (paper: "more than 9 s");
+        # 9.5 s at the nominal allocation, so edge tasks fit t_max >= 10 s (Fig. 4).
+        "rtx3090_plain": ComputeProfileConfig(floor_s=9.1, scale_s=0.4),
+    }
+
+
+@dataclass(frozen=True)
+class ScenarioConfig:
+    """A whole scenario. :func:`paper_scenario` gives the paper's defaults.
+
+    :param name: scenario name (recorded in results).
+    :param n_tasks: tasks (decisions) per episode (the paper: 100 to 200).
+    :param t_max_s: deadline of every task, from its arrival to the delivery of its result.
+    :param area_m: (x, y, z) extent of the simulated volume in metres.
+    """
+
+    name: str = "paper"
+    n_tasks: int = 100
+    t_max_s: float = 15.0
+    area_m: tuple[float, float, float] = (2000.0, 2000.0, 500.0)
+    servers: tuple[ServerConfig, ...] = field(default_factory=_paper_servers)
+    compute_profiles: Mapping[str, ComputeProfileConfig] = field(default_factory=_paper_profiles)
+    terminals: TerminalFleetConfig = field(default_factory=TerminalFleetConfig)
+    channel: ChannelConfig = field(default_factory=ChannelConfig)
+    workload: WorkloadConfig = field(default_factory=WorkloadConfig)
+    resources: ResourceConfig = field(default_factory=ResourceConfig)
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Check every field; raise :class:`ConfigError` naming the first bad one."""
+        if not isinstance(self.n_tasks, int) or isinstance(self.n_tasks, bool):
+            raise ConfigError(f"n_tasks must be an integer in [1, 1000000], got {self.n_tasks!r}")
+        _check_range("n_tasks", self.n_tasks, 1, 1_000_000)
+        _check_range("t_max_s", self.t_max_s, 0.0, 86400.0, low_open=True)
+        if len(self.area_m) != 3:
+            raise ConfigError("area_m must have 3 entries (x, y, z) in metres")
+        for i, extent in enumerate(self.area_m):
+            _check_range(f"area_m[{i}]", extent, 0.0, 1e6, low_open=True)
+        if len(self.servers) < 1:
+            raise ConfigError("servers must list at least one server (got none)")
+        names = [s.name for s in self.servers]
+        if len(set(names)) != len(names):
+            raise ConfigError(f"servers: names must be unique, got {names}")
+        if sum(1 for s in self.servers if s.kind == "cloud") > 1:
+            raise ConfigError("servers: at most one server may have kind 'cloud'")
+        for i, server in enumerate(self.servers):
+            server.validate(f"servers[{i}]")
+            for axis, (coord, extent) in enumerate(
+                zip(server.position_m, self.area_m, strict=True)
+            ):
+                _check_range(f"servers[{i}].position_m[{axis}]", coord, 0.0, extent)
+            if server.compute_profile not in self.compute_profiles:
+                raise ConfigError(
+                    f"servers[{i}].compute_profile = {server.compute_profile!r} is unknown: "
+                    f"allowed {sorted(self.compute_profiles)}"
+                )
+        total_share = sum(s.resource_share for s in self.servers)
+        if abs(total_share - 1.0) > 1e-6:
+            raise ConfigError(
+                f"servers[*].resource_share must sum to 1 (allowed 1 +/- 1e-6), got {total_share}"
+            )
+        for name, profile in self.compute_profiles.items():
+            profile.validate(f"compute_profiles.{name}")
+        self.terminals.validate("terminals", self.area_m)
+        self.channel.validate("channel")
+        self.workload.validate("workload")
+        self.resources.validate("resources")
+
+    @property
+    def n_servers(self) -> int:
+        return len(self.servers)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain nested dict (tuples as lists), the form of ``conf/env/*.yaml``."""
+        return _plain(dataclasses.asdict(self))
+
+    def replace(self, **overrides: Any) -> ScenarioConfig:
+        """A copy with ``overrides`` merged in (nested dicts merge recursively)."""
+        return scenario_from_dict(_merge(self.to_dict(), overrides))
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _plain(dataclasses.asdict(value))
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _merge(base: dict[str, Any], overrides: Mapping[str, Any], path: str = "") -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in overrides.items():
+        where = f"{path}{key}"
+        if key not in merged and path != "compute_profiles.":
+            raise ConfigError(f"unknown scenario field {where!r}: allowed {sorted(merged)}")
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _merge(merged[key], value, f"{where}.")
+        else:
+            merged[key] = _plain(value)
+    return merged
+
+
+def _build(cls: type, data: Mapping[str, Any], path: str) -> Any:
+    """Build dataclass ``cls`` from ``data``, rejecting unknown keys by name."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{path or 'scenario'} must be a mapping, got {type(data).__name__}")
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        where = f"{path}." if path else ""
+        raise ConfigError(f"unknown scenario field {where}{unknown[0]!r}: allowed {sorted(known)}")
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        sub = f"{path}.{key}" if path else key
+        if key in _NESTED.get(cls, {}):
+            kwargs[key] = _build(_NESTED[cls][key], value, sub)
+        elif cls is ScenarioConfig and key == "servers":
+            if not isinstance(value, list | tuple):
+                raise ConfigError("servers must be a list of server mappings")
+            kwargs[key] = tuple(
+                _build(ServerConfig, s, f"servers[{i}]") for i, s in enumerate(value)
+            )
+        elif cls is ScenarioConfig and key == "compute_profiles":
+            if not isinstance(value, Mapping):
+                raise ConfigError("compute_profiles must be a mapping name -> profile")
+            kwargs[key] = {
+                str(n): _build(ComputeProfileConfig, p, f"compute_profiles.{n}")
+                for n, p in value.items()
+            }
+        elif isinstance(value, list):
+            kwargs[key] = tuple(value)
+        else:
+            kwargs[key] = value
+    try:
+        return cls(**kwargs)
+    except TypeError as err:  # a required field is missing
+        raise ConfigError(f"{path or 'scenario'}: {err}") from None
+
+
+_NESTED: dict[type, dict[str, type]] = {
+    ScenarioConfig: {
+        "terminals": TerminalFleetConfig,
+        "channel": ChannelConfig,
+        "workload": WorkloadConfig,
+        "resources": ResourceConfig,
+    },
+}
+
+
+def scenario_from_dict(data: Mapping[str, Any]) -> ScenarioConfig:
+    """Build and validate a :class:`ScenarioConfig` from a nested mapping (e.g. parsed YAML)."""
+    return _build(ScenarioConfig, data, "")
+
+
+def load_scenario_yaml(path: str | Path) -> ScenarioConfig:
+    """Read a scenario from a YAML file in the form of ``conf/env/paper.yaml``."""
+    import yaml
+
+    with open(path, encoding="utf-8") as handle:
+        data = yaml.safe_load(handle)
+    return scenario_from_dict(data or {})
+
+
+def paper_scenario(**overrides: Any) -> ScenarioConfig:
+    """The paper's scenario (PAPER.md), with optional overrides (nested dicts merge)."""
+    base = ScenarioConfig()
+    return base.replace(**overrides) if overrides else base

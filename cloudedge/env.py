@@ -1,0 +1,254 @@
+"""The Gymnasium environment: one step is one offloading decision (PAPER.md section 7)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from cloudedge.config import ScenarioConfig, paper_scenario
+from cloudedge.entities import SHARE_TOLERANCE
+from cloudedge.metrics import EpisodeMetrics
+from cloudedge.sim import Simulator, TaskOutcome
+from cloudedge.workload import GPTJ_MAX_POSITIONS
+
+#: Deadlines are normalised by this (s) in the observation; longer ones read as 1.
+T_MAX_NORMALISER_S = 60.0
+
+_SCENARIOS = {"paper": paper_scenario}
+
+
+def make_scenario(scenario: ScenarioConfig | str | None = None, **overrides: Any) -> ScenarioConfig:
+    """Resolve a scenario object or name (default ``"paper"``) and apply overrides."""
+    if scenario is None:
+        scenario = "paper"
+    if isinstance(scenario, str):
+        if scenario not in _SCENARIOS:
+            raise ValueError(f"scenario = {scenario!r} is unknown: allowed {sorted(_SCENARIOS)}")
+        return _SCENARIOS[scenario](**overrides)
+    if not isinstance(scenario, ScenarioConfig):
+        raise TypeError(f"scenario must be a ScenarioConfig or a name, got {type(scenario)}")
+    return scenario.replace(**overrides) if overrides else scenario
+
+
+class CloudEdgeEnv(gym.Env[np.ndarray, dict[str, Any]]):
+    """LLM inference offloading and resource allocation in cloud-edge computing.
+
+    Each episode, ``n_tasks`` GPT-J-6B inference requests (HumanEval prompts) arrive from
+    terminals (fixed, mobile, UAV). For each one, in arrival order, the agent picks a server
+    (index 0 is the cloud in the paper scenario, then the edge servers) and the shares of that
+    server's compute, bandwidth and GPU memory to grant it.
+
+    ## Action space
+    ``Dict(server=Discrete(N), share=Box(0, 1, (3,), float32))``, the paper's
+    ``a_t = [j, c_j, w_j, m_j]``:
+
+    | key          | meaning                                                       | range  |
+    |--------------|---------------------------------------------------------------|--------|
+    | server       | index j of the server the task is offloaded to                | 0..N-1 |
+    | share[0]     | compute granted, as a fraction of server j's total compute    | [0, 1] |
+    | share[1]     | bandwidth granted, as a fraction of server j's total bandwidth| [0, 1] |
+    | share[2]     | GPU memory granted, as a fraction of server j's total memory  | [0, 1] |
+
+    A grant above what remains on server j fails the task at once (invalid allocation); less
+    memory than the task's KV cache + workspace fails it (out of memory). An action outside the
+    space (unknown server, NaN or negative share) raises ``ValueError`` and changes nothing.
+
+    ## Observation space
+    ``Box(0, 1, (6N + 5,), float32)``; blocks of N entries, one per server, then the task:
+
+    | index        | observation                                  | unit / normalisation          |
+    |--------------|----------------------------------------------|-------------------------------|
+    | 0 .. N-1     | distance terminal - server j (D of S_t)      | m / diagonal of the area      |
+    | N .. 2N-1    | remaining compute C_j                        | fraction of j's total         |
+    | 2N .. 3N-1   | remaining bandwidth W_j                      | fraction of j's total         |
+    | 3N .. 4N-1   | remaining GPU memory M_j                     | fraction of j's total         |
+    | 4N .. 5N-1   | wait until j's first compute slot frees      | s / t_max, clipped to 1       |
+    | 5N .. 6N-1   | memory share the task needs on server j      | need / j's total, clipped to 1|
+    | 6N           | prompt length                                | tokens / 2048 (GPT-J context) |
+    | 6N + 1       | deadline t_max                               | s / 60, clipped to 1          |
+    | 6N + 2       | terminal is airborne (UAV)                   | 0 or 1                        |
+    | 6N + 3       | terminal is mobile (ground or air)           | 0 or 1                        |
+    | 6N + 4       | tasks left in the episode, this one included | fraction of n_tasks           |
+
+    The first 4N entries are the paper's ``S_t = [D; s'_1; ...; s'_N]``.
+
+    ## Rewards
+    Paper eq. 14: ``1/L_T + P_T`` for a task that completes (L_T its latency in s, P_T the
+    pass@100 of its server), 0 otherwise. A task's outcome is fixed at its admission (see
+    :mod:`cloudedge.sim`), so each step's reward is the reward of the task just decided.
+
+    ## Episode end
+    Terminated after ``n_tasks`` decisions; the simulation then drains (all resources come
+    back). There is no truncation.
+
+    ## Info
+    ``action_mask`` (bool per server: enough memory, compute and bandwidth remain for the
+    current task), ``terminal_id``, ``terminal_kind``, ``task_index``, ``memory_need_bytes`` and
+    ``now_s`` describe the task to decide; after a step, ``outcome`` holds the decided task's
+    :class:`~cloudedge.sim.TaskOutcome` (latency terms of eq. 8, status); at the end
+    ``episode`` holds the episode metrics (:class:`~cloudedge.metrics.EpisodeMetrics`).
+
+    :param scenario: a :class:`ScenarioConfig` or a scenario name (default ``"paper"``).
+    :param overrides: scenario fields to override, e.g. ``t_max_s=3.0, n_tasks=200`` or
+        ``workload={"arrival": "poisson"}``.
+    """
+
+    metadata = {"render_modes": []}  # noqa: RUF012 (Gymnasium's convention)
+
+    def __init__(self, scenario: ScenarioConfig | str | None = None, **overrides: Any) -> None:
+        self.scenario = make_scenario(scenario, **overrides)
+        n = self.scenario.n_servers
+        self.n_servers = n
+        self.observation_space = spaces.Box(0.0, 1.0, shape=(6 * n + 5,), dtype=np.float32)
+        self.action_space = spaces.Dict(
+            {
+                "server": spaces.Discrete(n),
+                "share": spaces.Box(0.0, 1.0, shape=(3,), dtype=np.float32),
+            }
+        )
+        self._server_pos = np.array([s.position_m for s in self.scenario.servers], dtype=np.float64)
+        self._server_xyz = [tuple(s.position_m) for s in self.scenario.servers]
+        self._memory_cap_list: list[float] = []
+        self._diagonal_m = math.sqrt(sum(a * a for a in self.scenario.area_m))
+        self.simulator: Simulator | None = None
+        self._memory_cap = np.ones(n)
+        self.metrics = EpisodeMetrics()
+
+    # -- Gymnasium API --------------------------------------------------------------------
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        super().reset(seed=seed)
+        self.simulator = Simulator(self.scenario, self.np_random)
+        self._memory_cap = np.array([s.capacity.memory_bytes for s in self.simulator.servers])
+        self._memory_cap_list = self._memory_cap.tolist()
+        self.metrics = EpisodeMetrics()
+        return self._observation(), self._task_info()
+
+    def step(self, action: dict[str, Any]) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        sim = self._require_simulator()
+        if sim.done:
+            raise RuntimeError("step() called after the episode ended; call reset()")
+        server, shares = self.validate_action(action)
+        outcome = sim.admit(server, shares)
+        self.metrics.add(outcome.status, outcome.latency_s, outcome.pass_at_100, outcome.reward)
+        terminated = sim.done
+        if terminated:
+            sim.drain()
+            info: dict[str, Any] = {"outcome": outcome, "episode": self.metrics.summary()}
+            observation = np.zeros(self.observation_space.shape, dtype=np.float32)
+        else:
+            info = self._task_info()
+            info["outcome"] = outcome
+            observation = self._observation()
+        return observation, outcome.reward, terminated, False, info
+
+    # -- helpers --------------------------------------------------------------------------
+    def validate_action(self, action: dict[str, Any]) -> tuple[int, tuple[float, float, float]]:
+        """Check an action against the space; return ``(server, (c, w, m))`` or raise."""
+        try:
+            raw_server = action["server"]
+            raw_share = action["share"]
+        except (KeyError, TypeError, IndexError):
+            raise ValueError(
+                "action must be a mapping with keys 'server' (int) and 'share' (3 floats)"
+            ) from None
+        if isinstance(raw_server, np.ndarray) and raw_server.size == 1:
+            raw_server = raw_server.reshape(()).item()
+        if not isinstance(raw_server, int | np.integer) or isinstance(raw_server, bool):
+            raise ValueError(
+                f"action['server'] must be one integer in [0, {self.n_servers - 1}], "
+                f"got {raw_server!r}"
+            )
+        server = int(raw_server)
+        if not 0 <= server < self.n_servers:
+            raise ValueError(
+                f"action['server'] = {server} is out of range: allowed [0, {self.n_servers - 1}]"
+            )
+        share = np.asarray(raw_share, dtype=np.float64).reshape(-1).tolist()
+        if len(share) != 3:
+            raise ValueError(
+                f"action['share'] must have 3 entries (compute, bandwidth, memory), "
+                f"got shape {np.shape(raw_share)}"
+            )
+        c, w, m = share
+        # NaN fails every comparison, so this also rejects NaN.
+        if not (0.0 <= c <= 1.0 and 0.0 <= w <= 1.0 and 0.0 <= m <= 1.0):
+            raise ValueError(
+                f"action['share'] = {share} is out of range: each share "
+                "must be a finite number in [0, 1]"
+            )
+        return server, (c, w, m)
+
+    def action_mask(self) -> np.ndarray:
+        """Servers on which the current task can still be granted its memory need."""
+        sim = self._require_simulator()
+        table = sim.server_table
+        need_share = sim.current_memory_need_bytes() * (1.0 - SHARE_TOLERANCE) / self._memory_cap
+        return (
+            (table[:, 2] >= need_share)
+            & (table[:, 0] > SHARE_TOLERANCE)
+            & (table[:, 1] > SHARE_TOLERANCE)
+        )
+
+    def _require_simulator(self) -> Simulator:
+        if self.simulator is None:
+            raise RuntimeError("call reset() before step()")
+        return self.simulator
+
+    def _observation(self) -> np.ndarray:
+        sim = self._require_simulator()
+        terminal = sim.current_terminal()
+        now = sim.now_s
+        x, y, z = terminal.position_m(now)
+        inv_diagonal = 1.0 / self._diagonal_m
+        inv_t_max = 1.0 / self.scenario.t_max_s
+        need = sim.current_memory_need_bytes()
+        rows = sim.server_table.tolist()  # one conversion, then plain floats
+        i = sim.next_task
+        n_tasks = len(sim.tasks)
+        obs = (
+            [
+                math.sqrt((x - sx) ** 2 + (y - sy) ** 2 + (z - sz) ** 2) * inv_diagonal
+                for sx, sy, sz in self._server_xyz
+            ]
+            + [row[0] for row in rows]
+            + [row[1] for row in rows]
+            + [row[2] for row in rows]
+            + [(row[3] - now) * inv_t_max for row in rows]
+            + [need / cap for cap in self._memory_cap_list]
+            + [
+                sim.tasks.prompt_tokens[i] / GPTJ_MAX_POSITIONS,
+                self.scenario.t_max_s / T_MAX_NORMALISER_S,
+                terminal.kind == "uav",
+                terminal.kind != "fixed",
+                (n_tasks - i) / n_tasks,
+            ]
+        )
+        # Waits can be negative (slot already free) or exceed t_max; needs and t_max can
+        # exceed 1; distances stay <= 1 inside the area.
+        array = np.array(obs, dtype=np.float32)
+        return np.clip(array, 0.0, 1.0, out=array)
+
+    def _task_info(self) -> dict[str, Any]:
+        sim = self._require_simulator()
+        terminal = sim.current_terminal()
+        return {
+            "action_mask": self.action_mask(),
+            "task_index": sim.next_task,
+            "terminal_id": terminal.terminal_id,
+            "terminal_kind": terminal.kind,
+            "memory_need_bytes": sim.current_memory_need_bytes(),
+            "now_s": sim.now_s,
+        }
+
+    def episode_metrics(self) -> dict[str, float]:
+        """The metrics of the episode so far (sum reward, completion, latency, pass@100...)."""
+        return self.metrics.summary()
+
+
+__all__ = ["CloudEdgeEnv", "TaskOutcome", "make_scenario"]

@@ -1,0 +1,285 @@
+"""The discrete-event core: a heap of timed events and the admission of tasks.
+
+Why a task's outcome is known at admission: servers serve tasks first-come-first-served and
+never pre-empt, so a task's queueing wait depends only on tasks admitted before it (each
+takes, at admission, the compute slot that frees first). Its upload and download draw their
+shadow fading when it is admitted, and the terminal's motion is deterministic. So the latency
+of eq. 8 (and the reward of eq. 14) of every task follows from the state at its admission,
+and later decisions cannot change it. What later tasks *see* does depend on time: resources
+are held from admission until the result is delivered (or the task is abandoned at its
+deadline) and only come back through release events, in time order.
+
+Deadline handling (**open** in the paper): a task is abandoned at its deadline (arrival +
+t_max), not at admission; until then it holds everything it was granted, and its compute
+slot until the deadline or until its compute ends, whichever is first. A server that never
+started it (still queued at the deadline) does not spend a slot on it.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from cloudedge.channel import SPEED_OF_LIGHT_MPS, Channel
+from cloudedge.config import ScenarioConfig
+from cloudedge.entities import (
+    SHARE_TOLERANCE,
+    Allocation,
+    Server,
+    Terminal,
+    make_fleet,
+    make_servers,
+)
+from cloudedge.metrics import TaskStatus, task_reward
+from cloudedge.workload import TaskBatch, generate_tasks, total_resources
+
+
+@dataclass(frozen=True)
+class TaskOutcome:
+    """Everything known about one task once it is admitted (eq. 8 terms in seconds).
+
+    ``latency_s`` is the delivery latency the task had or would have had (infinite when it
+    could never finish, NaN when it was refused at admission); ``pass_at_100`` is the server's
+    pass@100 when the task completed, else 0.
+    """
+
+    task_index: int
+    server: int
+    terminal_id: int
+    status: TaskStatus
+    arrival_s: float
+    latency_s: float
+    upload_s: float
+    propagation_s: float
+    queue_s: float
+    compute_s: float
+    download_s: float
+    d1_m: float
+    d2_m: float
+    uplink_rate_bps: float
+    downlink_rate_bps: float
+    compute_units: float
+    bandwidth_hz: float
+    memory_bytes: float
+    memory_need_bytes: float
+    pass_at_100: float
+    reward: float
+    released_s: float
+
+    @property
+    def completed(self) -> bool:
+        return self.status is TaskStatus.COMPLETED
+
+    def as_dict(self) -> dict[str, float | int | str]:
+        """Flat record for ``info`` and CSVs."""
+        record: dict[str, float | int | str] = {
+            k: getattr(self, k) for k in self.__dataclass_fields__ if k != "status"
+        }
+        record["status"] = self.status.value
+        return record
+
+
+class Simulator:
+    """One episode of the cloud-edge system, advanced task by task.
+
+    :param scenario: the scenario.
+    :param rng: the episode's random generator (terminals, tasks, fading).
+    """
+
+    def __init__(self, scenario: ScenarioConfig, rng: np.random.Generator) -> None:
+        self.scenario = scenario
+        self.rng = rng
+        self.channel = Channel(scenario.channel)
+        self.totals = total_resources(scenario)
+        self.servers: list[Server]
+        #: Per server: remaining compute, bandwidth, memory (fractions), first slot free (s).
+        self.server_table: np.ndarray
+        self.servers, self.server_table = make_servers(scenario, self.totals)
+        self.terminals: list[Terminal] = make_fleet(scenario.terminals, scenario.area_m, rng)
+        self.tasks: TaskBatch = generate_tasks(scenario, len(self.terminals), rng)
+        self.now_s = 0.0
+        self.next_task = 0
+        # Event heap entries: (time_s, sequence, server index, allocation to release).
+        self._events: list[tuple[float, int, int, Allocation]] = []
+        self._sequence = itertools.count()
+        # Pre-draw the shadow fading of both transmissions of every task, so that a task's
+        # fading does not depend on which server it was sent to (common random numbers).
+        sigma = scenario.channel.shadowing_sigma_db
+        self._fading_db = np.abs(rng.normal(0.0, sigma, size=(len(self.tasks), 2))).tolist()
+        self.advance_to(float(self.tasks.arrival_s[0]))
+
+    # -- events ---------------------------------------------------------------------------
+    def schedule_release(self, time_s: float, server: int, allocation: Allocation) -> None:
+        heapq.heappush(self._events, (time_s, next(self._sequence), server, allocation))
+
+    def advance_to(self, time_s: float) -> None:
+        """Process every event due at or before ``time_s``, then set the clock to it."""
+        events = self._events
+        while events and events[0][0] <= time_s:
+            _, _, server, allocation = heapq.heappop(events)
+            self.servers[server].release(allocation)
+        self.now_s = max(self.now_s, time_s)
+
+    def drain(self) -> float:
+        """Process all remaining events; return the time of the last one."""
+        last = self.now_s
+        if self._events:
+            last = max(t for t, *_ in self._events)
+            self.advance_to(last)
+        return last
+
+    @property
+    def pending_events(self) -> int:
+        return len(self._events)
+
+    @property
+    def done(self) -> bool:
+        return self.next_task >= len(self.tasks)
+
+    # -- the current task -----------------------------------------------------------------
+    def current_terminal(self) -> Terminal:
+        return self.terminals[int(self.tasks.terminal_id[self.next_task])]
+
+    def current_memory_need_bytes(self) -> float:
+        return float(self.tasks.memory_need_bytes[self.next_task])
+
+    # -- admission ------------------------------------------------------------------------
+    def admit(self, server_index: int, shares: tuple[float, float, float]) -> TaskOutcome:
+        """Decide the current task: offload it to ``server_index`` with capacity ``shares``
+        (compute, bandwidth, memory, each a fraction of that server's total), then advance
+        the clock to the next task's arrival (or leave it when this was the last task).
+        """
+        i = self.next_task
+        tasks = self.tasks
+        server = self.servers[server_index]
+        terminal = self.terminals[int(tasks.terminal_id[i])]
+        cap = server.capacity
+        request = Allocation(
+            shares[0] * cap.compute_units,
+            shares[1] * cap.bandwidth_hz,
+            shares[2] * cap.memory_bytes,
+        )
+        t0 = float(tasks.arrival_s[i])
+        need = float(tasks.memory_need_bytes[i])
+        outcome = self._serve(i, server, terminal, request, t0, need)
+        self.next_task += 1
+        if not self.done:
+            self.advance_to(float(tasks.arrival_s[self.next_task]))
+        return outcome
+
+    def _serve(
+        self,
+        i: int,
+        server: Server,
+        terminal: Terminal,
+        request: Allocation,
+        t0: float,
+        need: float,
+    ) -> TaskOutcome:
+        nan = math.nan
+        refused: TaskStatus | None = None
+        if not server.can_grant(request):
+            refused = TaskStatus.INVALID_ALLOCATION
+        elif request.memory_bytes < need * (1.0 - SHARE_TOLERANCE):
+            refused = TaskStatus.OUT_OF_MEMORY
+        if refused is not None:
+            return TaskOutcome(
+                i,
+                server.index,
+                terminal.terminal_id,
+                refused,
+                t0,
+                nan,
+                nan,
+                nan,
+                nan,
+                nan,
+                nan,
+                nan,
+                nan,
+                nan,
+                nan,
+                request.compute_units,
+                request.bandwidth_hz,
+                request.memory_bytes,
+                need,
+                0.0,
+                0.0,
+                t0,
+            )
+        server.grant(request)
+        channel = self.channel
+        cfg = self.scenario.channel
+        tasks = self.tasks
+        height = terminal.height_m
+        server_pos = server.position_m
+        fading_up, fading_down = self._fading_db[i]
+
+        # Uplink at arrival: PS_x over R_up, plus propagation over d1.
+        d1 = terminal.distance_m(server_pos, t0)
+        gain_up = channel.gain_db(channel.path_loss_db(d1, height, server_pos[2]), fading_up)
+        rate_up = channel.rate_bps(request.bandwidth_hz, cfg.uplink_power_dbm, gain_up)
+        upload = channel.transmission_time_s(float(tasks.prompt_bytes[i]), rate_up)
+        at_server = t0 + upload + d1 / SPEED_OF_LIGHT_MPS
+
+        # FIFO slots: wait for the task in service that finishes first (eq. 8, L_q).
+        start = max(at_server, server.earliest_slot_free_s())
+        compute = server.compute_time_s(request.compute_units)
+        finish = start + compute
+
+        # Downlink when the result is ready: the terminal has moved, d2 != d1.
+        if math.isfinite(finish):
+            d2 = terminal.distance_m(server_pos, finish)
+            gain_down = channel.gain_db(
+                channel.path_loss_db(d2, height, server_pos[2]), fading_down
+            )
+            rate_down = channel.rate_bps(request.bandwidth_hz, cfg.downlink_power_dbm, gain_down)
+            download = channel.transmission_time_s(float(tasks.completion_bytes[i]), rate_down)
+        else:
+            d2, rate_down, download = nan, nan, math.inf
+        propagation = (
+            (d1 + d2) / SPEED_OF_LIGHT_MPS if math.isfinite(d2) else d1 / SPEED_OF_LIGHT_MPS
+        )
+        delivered = finish + download + (d2 / SPEED_OF_LIGHT_MPS if math.isfinite(d2) else 0.0)
+        latency = delivered - t0
+        deadline = t0 + self.scenario.t_max_s
+
+        if delivered <= deadline:
+            status = TaskStatus.COMPLETED
+            server.occupy_slot(finish)
+            released = delivered
+        else:
+            status = TaskStatus.DEADLINE
+            if start < deadline:
+                server.occupy_slot(min(finish, deadline))
+            released = deadline
+        self.schedule_release(released, server.index, request)
+        pass_at_100 = server.config.pass_at_100 if status is TaskStatus.COMPLETED else 0.0
+        return TaskOutcome(
+            task_index=i,
+            server=server.index,
+            terminal_id=terminal.terminal_id,
+            status=status,
+            arrival_s=t0,
+            latency_s=latency,
+            upload_s=upload,
+            propagation_s=propagation,
+            queue_s=start - at_server if math.isfinite(at_server) else math.inf,
+            compute_s=compute,
+            download_s=download,
+            d1_m=d1,
+            d2_m=d2,
+            uplink_rate_bps=rate_up,
+            downlink_rate_bps=rate_down,
+            compute_units=request.compute_units,
+            bandwidth_hz=request.bandwidth_hz,
+            memory_bytes=request.memory_bytes,
+            memory_need_bytes=need,
+            pass_at_100=pass_at_100,
+            reward=task_reward(status is TaskStatus.COMPLETED, latency, pass_at_100),
+            released_s=released,
+        )
