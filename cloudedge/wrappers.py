@@ -19,6 +19,26 @@ def _base(env: gym.Env) -> Any:
     return env.unwrapped
 
 
+def decode_discrete_action(
+    index: int, share_levels: Sequence[float], memory_need_shares: Sequence[float]
+) -> dict[str, Any]:
+    """Decode ``index`` of :class:`DiscreteActionWrapper` into a raw ``Dict`` action.
+
+    :param index: ``server * len(share_levels) + level``.
+    :param share_levels: the wrapper's share levels.
+    :param memory_need_shares: per server, the memory share the current task needs (the
+        observation's ``5N .. 6N-1`` block carries it).
+    """
+    n_levels = len(share_levels)
+    n_actions = len(memory_need_shares) * n_levels
+    if not 0 <= index < n_actions:
+        raise ValueError(f"action = {index} is out of range: allowed [0, {n_actions - 1}]")
+    server, level = divmod(index, n_levels)
+    share = share_levels[level]
+    memory = min(1.0, max(share, float(memory_need_shares[server])))
+    return {"server": server, "share": np.array([share, share, memory], dtype=np.float32)}
+
+
 class DiscreteActionWrapper(gym.ActionWrapper):
     """``Discrete(N * L)``: action ``k`` is server ``k // L`` with share level ``k % L``.
 
@@ -80,14 +100,19 @@ class BoxActionWrapper(gym.ActionWrapper):
         self.action_space = spaces.Box(0.0, 1.0, shape=(self.n_servers + 3,), dtype=np.float32)
 
     def action(self, action: Any) -> dict[str, Any]:
-        vector = np.asarray(action, dtype=np.float64).reshape(-1)
-        if vector.shape != (self.n_servers + 3,) or not np.all(np.isfinite(vector)):
-            raise ValueError(
-                f"action must be {self.n_servers + 3} finite numbers (server scores, then "
-                f"compute, bandwidth, memory shares), got {np.asarray(action).tolist()}"
-            )
-        scores, shares = vector[: self.n_servers], vector[self.n_servers :]
-        return {
-            "server": int(np.argmax(scores)),
-            "share": np.clip(shares, 0.0, 1.0).astype(np.float32),
-        }
+        return decode_box_action(action, self.n_servers)
+
+
+def decode_box_action(action: Any, n_servers: int) -> dict[str, Any]:
+    """Decode a :class:`BoxActionWrapper` vector (N scores, 3 shares) into a raw action."""
+    vector = np.asarray(action, dtype=np.float64).reshape(-1)
+    if vector.shape != (n_servers + 3,) or not np.all(np.isfinite(vector)):
+        raise ValueError(
+            f"action must be {n_servers + 3} finite numbers (server scores, then "
+            f"compute, bandwidth, memory shares), got {np.asarray(action).tolist()}"
+        )
+    scores, shares = vector[:n_servers], vector[n_servers:]
+    return {
+        "server": int(np.argmax(scores)),
+        "share": np.clip(shares, 0.0, 1.0).astype(np.float32),
+    }
