@@ -149,6 +149,23 @@ class Server:
         self.table_row = np.array([1.0, 1.0, 1.0, 0.0]) if table_row is None else table_row
         self.table_row[:] = (1.0, 1.0, 1.0, 0.0)
 
+    def clone(self) -> Server:
+        """An independent copy (own remaining resources, slots and table row)."""
+        twin = Server(
+            self.index,
+            self.config,
+            self.profile,
+            self.capacity.compute_units,
+            self.capacity.bandwidth_hz,
+            self.capacity.memory_bytes,
+            self.nominal_compute_units,
+        )
+        rem = self.remaining
+        twin.remaining = Allocation(rem.compute_units, rem.bandwidth_hz, rem.memory_bytes)
+        twin._slot_free_s = list(self._slot_free_s)
+        twin.table_row[:] = self.table_row
+        return twin
+
     def _sync_row(self) -> None:
         rem, cap, row = self.remaining, self.capacity, self.table_row
         row[0] = rem.compute_units / cap.compute_units

@@ -83,6 +83,24 @@ class TaskOutcome:
         return record
 
 
+@dataclass(frozen=True)
+class Timeline:
+    """When each part of eq. 8 happens for one task on one server (times in s)."""
+
+    arrival_s: float
+    d1_m: float
+    d2_m: float
+    uplink_rate_bps: float
+    downlink_rate_bps: float
+    upload_s: float
+    at_server_s: float
+    start_s: float
+    compute_s: float
+    finish_s: float
+    download_s: float
+    delivered_s: float
+
+
 class Simulator:
     """One episode of the cloud-edge system, advanced task by task.
 
@@ -153,82 +171,40 @@ class Simulator:
         (compute, bandwidth, memory, each a fraction of that server's total), then advance
         the clock to the next task's arrival (or leave it when this was the last task).
         """
-        i = self.next_task
-        tasks = self.tasks
-        server = self.servers[server_index]
-        terminal = self.terminals[int(tasks.terminal_id[i])]
-        cap = server.capacity
-        request = Allocation(
-            shares[0] * cap.compute_units,
-            shares[1] * cap.bandwidth_hz,
-            shares[2] * cap.memory_bytes,
-        )
-        t0 = float(tasks.arrival_s[i])
-        need = float(tasks.memory_need_bytes[i])
-        outcome = self._serve(i, server, terminal, request, t0, need)
+        outcome = self._serve(self.servers[server_index], shares, commit=True)
         self.next_task += 1
         if not self.done:
-            self.advance_to(float(tasks.arrival_s[self.next_task]))
+            self.advance_to(float(self.tasks.arrival_s[self.next_task]))
         return outcome
 
-    def _serve(
-        self,
-        i: int,
-        server: Server,
-        terminal: Terminal,
-        request: Allocation,
-        t0: float,
-        need: float,
-    ) -> TaskOutcome:
-        nan = math.nan
-        refused: TaskStatus | None = None
-        if not server.can_grant(request):
-            refused = TaskStatus.INVALID_ALLOCATION
-        elif request.memory_bytes < need * (1.0 - SHARE_TOLERANCE):
-            refused = TaskStatus.OUT_OF_MEMORY
-        if refused is not None:
-            return TaskOutcome(
-                i,
-                server.index,
-                terminal.terminal_id,
-                refused,
-                t0,
-                nan,
-                nan,
-                nan,
-                nan,
-                nan,
-                nan,
-                nan,
-                nan,
-                nan,
-                nan,
-                request.compute_units,
-                request.bandwidth_hz,
-                request.memory_bytes,
-                need,
-                0.0,
-                0.0,
-                t0,
-            )
-        server.grant(request)
+    def preview(self, server_index: int, shares: tuple[float, float, float]) -> TaskOutcome:
+        """The outcome :meth:`admit` would give the current task, changing nothing."""
+        return self._serve(self.servers[server_index].clone(), shares, commit=False)
+
+    def timeline(
+        self, task: int, server: Server, compute_units: float, bandwidth_hz: float
+    ) -> Timeline:
+        """Eq. 8 for ``task`` on ``server`` with the given grant, queueing behind the server's
+        current slots (pure: reads the server, changes nothing)."""
         channel = self.channel
         cfg = self.scenario.channel
         tasks = self.tasks
+        terminal = self.terminals[int(tasks.terminal_id[task])]
         height = terminal.height_m
         server_pos = server.position_m
-        fading_up, fading_down = self._fading_db[i]
+        fading_up, fading_down = self._fading_db[task]
+        t0 = float(tasks.arrival_s[task])
 
         # Uplink at arrival: PS_x over R_up, plus propagation over d1.
         d1 = terminal.distance_m(server_pos, t0)
         gain_up = channel.gain_db(channel.path_loss_db(d1, height, server_pos[2]), fading_up)
-        rate_up = channel.rate_bps(request.bandwidth_hz, cfg.uplink_power_dbm, gain_up)
-        upload = channel.transmission_time_s(float(tasks.prompt_bytes[i]), rate_up)
+        rate_up = channel.rate_bps(bandwidth_hz, cfg.uplink_power_dbm, gain_up)
+        upload = channel.transmission_time_s(float(tasks.prompt_bytes[task]), rate_up)
         at_server = t0 + upload + d1 / SPEED_OF_LIGHT_MPS
 
         # FIFO slots: wait for the task in service that finishes first (eq. 8, L_q).
         start = max(at_server, server.earliest_slot_free_s())
-        compute = server.compute_time_s(request.compute_units)
+        compute = server.compute_time_s(compute_units)
         finish = start + compute
 
         # Downlink when the result is ready: the terminal has moved, d2 != d1.
@@ -237,49 +213,88 @@ class Simulator:
             gain_down = channel.gain_db(
                 channel.path_loss_db(d2, height, server_pos[2]), fading_down
             )
-            rate_down = channel.rate_bps(request.bandwidth_hz, cfg.downlink_power_dbm, gain_down)
-            download = channel.transmission_time_s(float(tasks.completion_bytes[i]), rate_down)
+            rate_down = channel.rate_bps(bandwidth_hz, cfg.downlink_power_dbm, gain_down)
+            download = channel.transmission_time_s(float(tasks.completion_bytes[task]), rate_down)
+            delivered = finish + download + d2 / SPEED_OF_LIGHT_MPS
         else:
-            d2, rate_down, download = nan, nan, math.inf
-        propagation = (
-            (d1 + d2) / SPEED_OF_LIGHT_MPS if math.isfinite(d2) else d1 / SPEED_OF_LIGHT_MPS
-        )
-        delivered = finish + download + (d2 / SPEED_OF_LIGHT_MPS if math.isfinite(d2) else 0.0)
-        latency = delivered - t0
-        deadline = t0 + self.scenario.t_max_s
-
-        if delivered <= deadline:
-            status = TaskStatus.COMPLETED
-            server.occupy_slot(finish)
-            released = delivered
-        else:
-            status = TaskStatus.DEADLINE
-            if start < deadline:
-                server.occupy_slot(min(finish, deadline))
-            released = deadline
-        self.schedule_release(released, server.index, request)
-        pass_at_100 = server.config.pass_at_100 if status is TaskStatus.COMPLETED else 0.0
-        return TaskOutcome(
-            task_index=i,
-            server=server.index,
-            terminal_id=terminal.terminal_id,
-            status=status,
+            d2, rate_down, download, delivered = math.nan, math.nan, math.inf, math.inf
+        return Timeline(
             arrival_s=t0,
-            latency_s=latency,
-            upload_s=upload,
-            propagation_s=propagation,
-            queue_s=start - at_server if math.isfinite(at_server) else math.inf,
-            compute_s=compute,
-            download_s=download,
             d1_m=d1,
             d2_m=d2,
             uplink_rate_bps=rate_up,
             downlink_rate_bps=rate_down,
+            upload_s=upload,
+            at_server_s=at_server,
+            start_s=start,
+            compute_s=compute,
+            finish_s=finish,
+            download_s=download,
+            delivered_s=delivered,
+        )
+
+    def _serve(
+        self, server: Server, shares: tuple[float, float, float], *, commit: bool
+    ) -> TaskOutcome:
+        i = self.next_task
+        cap = server.capacity
+        request = Allocation(
+            shares[0] * cap.compute_units,
+            shares[1] * cap.bandwidth_hz,
+            shares[2] * cap.memory_bytes,
+        )
+        t0 = float(self.tasks.arrival_s[i])
+        need = float(self.tasks.memory_need_bytes[i])
+        terminal_id = int(self.tasks.terminal_id[i])
+        nan = math.nan
+        refused: TaskStatus | None = None
+        if not server.can_grant(request):
+            refused = TaskStatus.INVALID_ALLOCATION
+        elif request.memory_bytes < need * (1.0 - SHARE_TOLERANCE):
+            refused = TaskStatus.OUT_OF_MEMORY
+        if refused is not None:
+            return TaskOutcome(
+                i, server.index, terminal_id, refused, t0, nan, nan, nan, nan, nan, nan,
+                nan, nan, nan, nan, request.compute_units, request.bandwidth_hz,
+                request.memory_bytes, need, 0.0, 0.0, t0,
+            )  # fmt: skip
+        tl = self.timeline(i, server, request.compute_units, request.bandwidth_hz)
+        deadline = t0 + self.scenario.t_max_s
+        completed = tl.delivered_s <= deadline
+        server.grant(request)
+        if completed:
+            server.occupy_slot(tl.finish_s)
+            released = tl.delivered_s
+        else:
+            if tl.start_s < deadline:
+                server.occupy_slot(min(tl.finish_s, deadline))
+            released = deadline
+        if commit:
+            self.schedule_release(released, server.index, request)
+        pass_at_100 = server.config.pass_at_100 if completed else 0.0
+        latency = tl.delivered_s - t0
+        propagation = (tl.d1_m + (tl.d2_m if math.isfinite(tl.d2_m) else 0.0)) / SPEED_OF_LIGHT_MPS
+        return TaskOutcome(
+            task_index=i,
+            server=server.index,
+            terminal_id=terminal_id,
+            status=TaskStatus.COMPLETED if completed else TaskStatus.DEADLINE,
+            arrival_s=t0,
+            latency_s=latency,
+            upload_s=tl.upload_s,
+            propagation_s=propagation,
+            queue_s=tl.start_s - tl.at_server_s if math.isfinite(tl.at_server_s) else math.inf,
+            compute_s=tl.compute_s,
+            download_s=tl.download_s,
+            d1_m=tl.d1_m,
+            d2_m=tl.d2_m,
+            uplink_rate_bps=tl.uplink_rate_bps,
+            downlink_rate_bps=tl.downlink_rate_bps,
             compute_units=request.compute_units,
             bandwidth_hz=request.bandwidth_hz,
             memory_bytes=request.memory_bytes,
             memory_need_bytes=need,
             pass_at_100=pass_at_100,
-            reward=task_reward(status is TaskStatus.COMPLETED, latency, pass_at_100),
+            reward=task_reward(completed, latency, pass_at_100),
             released_s=released,
         )

@@ -182,3 +182,13 @@ def test_resources_are_conserved_and_never_negative(
     for s in sim.servers:
         assert s.remaining.memory_bytes == pytest.approx(s.capacity.memory_bytes)
         assert s.remaining.compute_units == pytest.approx(s.capacity.compute_units)
+
+
+def test_preview_predicts_admit_and_changes_nothing() -> None:
+    sim = Simulator(paper_scenario(n_tasks=5), np.random.default_rng(2))
+    share = sim.current_memory_need_bytes() / sim.servers[0].capacity.memory_bytes
+    table = sim.server_table.copy()
+    previewed = sim.preview(0, (0.1, 0.1, share))
+    np.testing.assert_array_equal(sim.server_table, table)
+    assert sim.pending_events == 0 and sim.next_task == 0
+    assert sim.admit(0, (0.1, 0.1, share)) == previewed

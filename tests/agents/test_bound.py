@@ -1,0 +1,90 @@
+import itertools
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import yaml
+
+import cloudedge
+from agents.base import evaluate_episode, make_agent
+from agents.bound import compute_levels, episode_upper_bound
+from tests.agents.test_heuristics import HEURISTICS, ROOT
+
+
+def test_compute_levels_are_a_geometric_grid_from_zero_to_capacity() -> None:
+    levels = compute_levels(20.0, 3, 2.0)
+    np.testing.assert_allclose(levels, [0.0, 5.0, 10.0, 20.0])
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_bound_is_at_least_every_heuristic(seed: int) -> None:
+    scenario = cloudedge.paper_scenario(n_tasks=60)
+    bound = episode_upper_bound(scenario, seed).upper_bound
+    for name in HEURISTICS:
+        config = yaml.safe_load((ROOT / "conf" / "agent" / f"{name}.yaml").read_text())
+        agent = make_agent(config, scenario, seed=0)
+        score = evaluate_episode(agent, cloudedge.CloudEdgeEnv(scenario), seed)["sum_reward"]
+        assert bound >= score - 1e-9, name
+
+
+def tiny_scenario() -> cloudedge.ScenarioConfig:
+    """Two servers whose memory holds one task at a time, three tasks in a burst."""
+    server = {
+        "kind": "edge", "resource_share": 0.5, "parallel_slots": 4, "accelerated": False,
+    }  # fmt: skip
+    return cloudedge.paper_scenario(
+        n_tasks=3,
+        servers=[
+            {
+                **server,
+                "name": "fast",
+                "position_m": [600.0, 600.0, 25.0],
+                "compute_profile": "fast",
+                "pass_at_100": 0.1,
+            },
+            {
+                **server,
+                "name": "good",
+                "position_m": [1400.0, 1400.0, 25.0],
+                "compute_profile": "slow",
+                "pass_at_100": 0.3,
+            },
+        ],
+        compute_profiles={
+            "fast": {"floor_s": 2.0, "scale_s": 0.5},
+            "slow": {"floor_s": 3.0, "scale_s": 0.5},
+        },
+        terminals={"n_fixed": 2, "n_mobile": 0, "n_uav": 1},
+        resources={"reference_tasks": 2, "memory_demand_quantile_z": 0.0},
+    )
+
+
+def brute_force_optimum(scenario: cloudedge.ScenarioConfig, seed: int) -> float:
+    """Best sum reward over every assignment (server or skip) with whole-server grants."""
+    env = gym.make(cloudedge.ENV_ID, scenario=scenario)
+    best = 0.0
+    for choice in itertools.product([None, 0, 1], repeat=scenario.n_tasks):
+        env.reset(seed=seed)
+        total = 0.0
+        for server in choice:
+            sim = env.unwrapped.simulator
+            if server is None:  # skip: no memory at all fails the task, holding nothing
+                action = {"server": 0, "share": np.zeros(3, np.float32)}
+            else:
+                need = sim.current_memory_need_bytes() / sim.servers[server].capacity.memory_bytes
+                share = np.array([1.0, 1.0, min(need, 1.0)], np.float32)
+                action = {"server": server, "share": share}
+            total += env.step(action)[1]
+        best = max(best, total)
+    return best
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_milp_bound_equals_brute_force_on_a_tiny_instance(seed: int) -> None:
+    scenario = tiny_scenario()
+    optimum = brute_force_optimum(scenario, seed)
+    assert optimum > 0
+    exact = episode_upper_bound(scenario, seed, integral=True).upper_bound
+    relaxed = episode_upper_bound(scenario, seed).upper_bound
+    assert exact == pytest.approx(optimum, rel=1e-9)
+    assert relaxed >= exact - 1e-9

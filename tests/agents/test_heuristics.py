@@ -1,0 +1,96 @@
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import yaml
+
+import cloudedge
+from agents.base import Agent, evaluate_episode, make_agent
+from agents.heuristics import MyopicOracleAgent, nominal_shares
+
+ROOT = Path(__file__).resolve().parents[2]
+HEURISTICS = ["random", "round_robin", "greedy_latency", "edge_first", "myopic_oracle"]
+
+
+def build(name: str, **overrides) -> tuple[Agent, gym.Env]:
+    config = yaml.safe_load((ROOT / "conf" / "agent" / f"{name}.yaml").read_text())
+    env = gym.make(cloudedge.ENV_ID, **overrides)
+    return make_agent(config, env.unwrapped.scenario, seed=0), env
+
+
+@pytest.mark.parametrize("name", HEURISTICS)
+def test_every_heuristic_plays_valid_actions_through_the_interface(name: str, tmp_path) -> None:
+    agent, env = build(name, n_tasks=30)
+    agent.attach(env)
+    obs, info = env.reset(seed=0)
+    for _ in range(30):
+        action = agent.act(obs, info)
+        env.unwrapped.validate_action(action)  # raises on anything outside the space
+        obs, _, done, _, info = env.step(action)
+    assert done
+    seen = []
+    agent.learn(env, n_episodes=2, seed=3, on_episode=lambda i, m: seen.append((i, m)))
+    assert [i for i, _ in seen] == [0, 1] and "sum_reward" in seen[0][1]
+    agent.save(tmp_path / "agent")
+    agent.load(tmp_path / "agent")
+
+
+def test_capacity_aware_heuristics_beat_random_by_far() -> None:
+    scores = {}
+    for name in HEURISTICS:
+        agent, env = build(name)
+        scores[name] = evaluate_episode(agent, env, seed=4)["sum_reward"]
+    for name in ("round_robin", "greedy_latency", "edge_first"):
+        assert scores[name] > 5 * scores["random"], scores
+    assert scores["edge_first"] >= 30.0
+
+
+def test_greedy_latency_prefers_the_cloud_when_it_is_free() -> None:
+    agent, env = build("greedy_latency")
+    obs, info = env.reset(seed=0)
+    assert agent.act(obs, info)["server"] == 0  # 2.7 s on the cloud vs 9.5 s on an edge
+
+
+def test_edge_first_sends_to_the_nearest_edge() -> None:
+    agent, env = build("edge_first")
+    obs, info = env.reset(seed=0)
+    n = env.unwrapped.n_servers
+    assert agent.act(obs, info)["server"] == 1 + int(np.argmin(obs[1:n]))
+
+
+def test_nominal_share_is_one_task_of_a_full_load() -> None:
+    assert nominal_shares(cloudedge.paper_scenario()) == pytest.approx([0.05] * 5)
+
+
+def test_myopic_oracle_takes_the_best_previewed_reward_and_changes_nothing() -> None:
+    agent, env = build("myopic_oracle")
+    agent.attach(env)
+    obs, info = env.reset(seed=0)
+    sim = env.unwrapped.simulator
+    before = sim.server_table.copy()
+    action = agent.act(obs, info)
+    np.testing.assert_array_equal(sim.server_table, before)
+    chosen = sim.preview(action["server"], tuple(action["share"].tolist())).reward
+    for server in range(5):
+        share = float(nominal_shares(env.unwrapped.scenario)[server])
+        need = float(obs[25 + server])
+        assert chosen >= sim.preview(server, (share, share, need)).reward
+    _, reward, *_ = env.step(action)
+    assert reward == pytest.approx(chosen)
+
+
+def test_myopic_oracle_needs_the_env() -> None:
+    agent = MyopicOracleAgent(cloudedge.paper_scenario())
+    with pytest.raises(RuntimeError, match="attach"):
+        agent.act(np.zeros(35, np.float32), {})
+
+
+def test_make_agent_rejects_bad_targets() -> None:
+    scenario = cloudedge.paper_scenario()
+    with pytest.raises(ValueError, match="_target_"):
+        make_agent({}, scenario)
+    with pytest.raises(ValueError, match="cannot be imported"):
+        make_agent({"_target_": "agents.heuristics.NoSuchAgent"}, scenario)
+    with pytest.raises(ValueError, match="not a subclass"):
+        make_agent({"_target_": "numpy.ndarray"}, scenario)
