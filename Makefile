@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint reproduce clean
+.PHONY: install test lint reproduce reproduce-quick clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +21,13 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# The full protocol (all agents, 5 seeds, train + tmax + load, figures, summary) into results/.
 reproduce: $(STAMP)
-	$(BIN)/python -m benchmarks.random_episodes --episodes 5
+	$(BIN)/python -m benchmarks.reproduce
+
+# The same pipeline at a reduced budget, into outputs/quick/ (used by tests and CI).
+reproduce-quick: $(STAMP)
+	$(BIN)/python -m benchmarks.reproduce --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info

@@ -1,0 +1,378 @@
+"""Write ``results/summary.csv`` and ``results/README.md`` from the collected CSVs.
+
+Usage: ``python scripts/summarize.py --results results --command "make reproduce"``.
+Per agent, experiment and grid point: interquartile mean over training seeds with a 95%
+bootstrap interval (see ``scripts/stats.py``). The README puts every claim of the paper's
+Sec. V (PAPER.md section 10) beside our number and says whether it holds. Nothing in either
+file is typed by hand: rerun this script to regenerate them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.harness import atomic_write_text  # noqa: E402
+from scripts.plot import bound_fractions  # noqa: E402
+from scripts.stats import mean_ci  # noqa: E402
+
+METRICS = ("sum_reward", "completion_rate", "avg_latency_s", "avg_pass_at_100")
+DRL = ("rainbow", "ppo", "sac")
+#: Training performance is read off the last 10% of the training episodes.
+FINAL_FRACTION = 0.1
+
+
+def per_seed(frame: pd.DataFrame, experiment: str) -> pd.DataFrame:
+    """One value per (agent, seed, point): train -> mean of the final episodes; tmax/load ->
+    mean over evaluation episodes."""
+    if experiment == "train":
+        last = frame["episode"].max()
+        start = last - max(1, math.ceil((last + 1) * FINAL_FRACTION)) + 1
+        frame = frame[frame["episode"] >= start]
+        keys = ["agent", "seed"]
+    else:
+        keys = ["agent", "seed", "t_max_s", "n_tasks"]
+    return frame.groupby(keys, as_index=False)[list(METRICS)].mean()
+
+
+def summary_table(results: Path) -> pd.DataFrame:
+    rows = []
+    for experiment in ("train", "tmax", "load"):
+        path = results / f"{experiment}.csv"
+        if not path.exists():
+            continue
+        seeds = per_seed(pd.read_csv(path), experiment)
+        point_keys = [] if experiment == "train" else ["t_max_s", "n_tasks"]
+        for key, group in seeds.groupby(["agent", *point_keys]):
+            key = key if isinstance(key, tuple) else (key,)
+            t_max, n_tasks = (15.0, 100) if experiment == "train" else key[1:]
+            for metric in METRICS:
+                point, low, high = mean_ci(group[metric].to_numpy(), "iqm")
+                rows.append({
+                    "experiment": experiment, "agent": key[0], "t_max_s": t_max,
+                    "n_tasks": n_tasks, "metric": metric, "iqm": point, "ci_low": low,
+                    "ci_high": high, "n_seeds": group["seed"].nunique(),
+                })  # fmt: skip
+    fractions = bound_fractions(results)
+    for agent, group in fractions.groupby("agent"):
+        point, low, high = mean_ci(group["fraction"].to_numpy(), "iqm")
+        rows.append({
+            "experiment": "bound", "agent": agent, "t_max_s": 15.0, "n_tasks": 100,
+            "metric": "fraction_of_upper_bound", "iqm": point, "ci_low": low, "ci_high": high,
+            "n_seeds": group["seed"].nunique(),
+        })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One claim of the paper, with the code that checks it on our summary."""
+
+    text: str
+    check: Callable[[pd.DataFrame], tuple[str, str]]  # -> (our numbers, verdict)
+
+
+def _value(
+    summary: pd.DataFrame,
+    experiment: str,
+    agent: str,
+    metric: str,
+    t_max: float = 15.0,
+    n_tasks: int = 100,
+) -> float:
+    rows = summary[
+        (summary["experiment"] == experiment)
+        & (summary["agent"] == agent)
+        & (summary["metric"] == metric)
+        & (summary["t_max_s"] == t_max)
+        & (summary["n_tasks"] == n_tasks)
+    ]
+    return float(rows["iqm"].iloc[0]) if len(rows) else math.nan
+
+
+def _fmt(x: float) -> str:
+    return "n/a" if math.isnan(x) else f"{x:.3g}"
+
+
+def _verdict(ok: bool | None) -> str:
+    return (
+        "not tested (agent or experiment missing)"
+        if ok is None
+        else ("holds" if ok else "does not hold")
+    )
+
+
+def _present(*values: float) -> bool:
+    return all(not math.isnan(v) for v in values)
+
+
+def _train_above_drls(s: pd.DataFrame) -> tuple[str, str]:
+    aif = _value(s, "train", "aif", "sum_reward")
+    drls = {a: _value(s, "train", a, "sum_reward") for a in DRL}
+    text = f"AIF {_fmt(aif)}; " + ", ".join(f"{a} {_fmt(v)}" for a, v in drls.items())
+    ok = _present(aif, *drls.values()) and all(aif > v for v in drls.values())
+    return text, _verdict(ok if _present(aif, *drls.values()) else None)
+
+
+def _approx(agent: str, metric: str, target: float, tol: float) -> Callable:
+    def check(s: pd.DataFrame) -> tuple[str, str]:
+        v = _value(s, "train", agent, metric)
+        ok = abs(v - target) <= tol if _present(v) else None
+        return f"{agent}: {_fmt(v)} (paper ~{target:g}, tolerance {tol:g})", _verdict(ok)
+
+    return check
+
+
+def _nothing_at_tmax_le_2(s: pd.DataFrame) -> tuple[str, str]:
+    rows = s[
+        (s["experiment"] == "tmax") & (s["metric"] == "completion_rate") & (s["t_max_s"] <= 2.0)
+    ]
+    if rows.empty:
+        return "n/a", _verdict(None)
+    top = float(rows["iqm"].max())
+    return f"highest completion at t_max <= 2 s: {_fmt(top)}", _verdict(top == 0.0)
+
+
+def _capped_3_to_9(s: pd.DataFrame) -> tuple[str, str]:
+    rows = s[
+        (s["experiment"] == "tmax")
+        & (s["metric"] == "completion_rate")
+        & (s["t_max_s"] >= 3.0)
+        & (s["t_max_s"] <= 9.0)
+    ]
+    if rows.empty:
+        return "n/a", _verdict(None)
+    top = float(rows["iqm"].max())
+    best = rows.loc[rows["iqm"].idxmax(), "agent"]
+    return f"highest completion at 3..9 s: {_fmt(top)} ({best})", _verdict(top <= 0.3)
+
+
+def _only_aif_rainbow_above_20(s: pd.DataFrame) -> tuple[str, str]:
+    rows = s[
+        (s["experiment"] == "tmax")
+        & (s["metric"] == "completion_rate")
+        & (s["t_max_s"] >= 3.0)
+        & (s["t_max_s"] <= 9.0)
+    ]
+    if rows.empty or "aif" not in set(rows["agent"]):
+        return "n/a", _verdict(None)
+    means = rows.groupby("agent")["iqm"].mean()
+    above = sorted(a for a, v in means.items() if v > 0.2)
+    ok = set(above) <= {"aif", "rainbow"} and "aif" in above
+    return f"mean completion over 3..9 s above 0.2: {above or 'none'}", _verdict(ok)
+
+
+def _only_aif_full_at_10(s: pd.DataFrame) -> tuple[str, str]:
+    rows = s[
+        (s["experiment"] == "tmax") & (s["metric"] == "completion_rate") & (s["t_max_s"] >= 10.0)
+    ]
+    if rows.empty or "aif" not in set(rows["agent"]):
+        return "n/a", _verdict(None)
+    means = rows.groupby("agent")["iqm"].mean()
+    full = sorted(a for a, v in means.items() if v >= 0.95)
+    return (
+        f"mean completion over t_max >= 10 s >= 0.95: {full or 'none'}",
+        _verdict(full == ["aif"]),
+    )
+
+
+def _aif_highest_flat(s: pd.DataFrame) -> tuple[str, str]:
+    rows = s[(s["experiment"] == "load") & (s["metric"] == "sum_reward")]
+    if rows.empty or "aif" not in set(rows["agent"]):
+        return "n/a", _verdict(None)
+    pivot = rows.pivot_table(index="n_tasks", columns="agent", values="iqm")
+    highest = bool((pivot.idxmax(axis=1) == "aif").all())
+    aif = pivot["aif"]
+    flat = float(aif.max() - aif.min()) <= 0.1 * float(aif.mean())
+    return (
+        f"AIF sum reward {_fmt(aif.min())}..{_fmt(aif.max())}; highest at every load: "
+        f"{highest}; within 10% of its mean: {flat}",
+        _verdict(highest and flat),
+    )
+
+
+def _falls_with_load(metric: str) -> Callable:
+    def check(s: pd.DataFrame) -> tuple[str, str]:
+        rows = s[(s["experiment"] == "load") & (s["metric"] == metric)]
+        if rows.empty:
+            return "n/a", _verdict(None)
+        pivot = rows.pivot_table(index="n_tasks", columns="agent", values="iqm")
+        falling = {a: float(pivot[a].iloc[-1]) < float(pivot[a].iloc[0]) for a in pivot}
+        text = ", ".join(f"{a} {_fmt(pivot[a].iloc[0])}->{_fmt(pivot[a].iloc[-1])}" for a in pivot)
+        return text, _verdict(all(falling.values()))
+
+    return check
+
+
+def _aif_latency_rises(s: pd.DataFrame) -> tuple[str, str]:
+    rows = s[
+        (s["experiment"] == "load") & (s["metric"] == "avg_latency_s") & (s["agent"] == "aif")
+    ].sort_values("n_tasks")
+    if rows.empty:
+        return "n/a", _verdict(None)
+    first, last = float(rows["iqm"].iloc[0]), float(rows["iqm"].iloc[-1])
+    return f"AIF latency {_fmt(first)} s at 100 tasks, {_fmt(last)} s at 200", _verdict(
+        last > first
+    )
+
+
+CLAIMS = (
+    Claim("Fig. 3: AIF's final training reward is above every DRL's", _train_above_drls),
+    Claim("Fig. 3: AIF completes ~99% of tasks", _approx("aif", "completion_rate", 0.99, 0.03)),
+    Claim("Fig. 3: Rainbow completes ~85%", _approx("rainbow", "completion_rate", 0.85, 0.05)),
+    Claim("Fig. 3: PPO completes ~90%", _approx("ppo", "completion_rate", 0.90, 0.05)),
+    Claim("Fig. 3: SAC completes ~80%", _approx("sac", "completion_rate", 0.80, 0.05)),
+    Claim("Fig. 3: AIF's average latency ~8 s", _approx("aif", "avg_latency_s", 8.0, 1.0)),
+    Claim("Fig. 3: SAC's average latency ~10 s", _approx("sac", "avg_latency_s", 10.0, 1.0)),
+    Claim("Fig. 3: AIF's average pass@100 ~0.175", _approx("aif", "avg_pass_at_100", 0.175, 0.01)),
+    Claim("Fig. 3: PPO's average pass@100 ~0.15", _approx("ppo", "avg_pass_at_100", 0.15, 0.01)),
+    Claim("Fig. 3: SAC's average pass@100 ~0.14", _approx("sac", "avg_pass_at_100", 0.14, 0.01)),
+    Claim("Fig. 4: at t_max <= 2 s nothing completes", _nothing_at_tmax_le_2),
+    Claim("Fig. 4: at 3 <= t_max <= 9 s completion is capped near 20%", _capped_3_to_9),
+    Claim(
+        "Fig. 4: at 3 <= t_max <= 9 s only AIF and Rainbow stay above 20%",
+        _only_aif_rainbow_above_20,
+    ),
+    Claim("Fig. 4: at t_max >= 10 s only AIF completes ~100%", _only_aif_full_at_10),
+    Claim("Fig. 5: AIF's sum reward is the highest and flat across loads", _aif_highest_flat),
+    Claim(
+        "Fig. 5: completion rate falls with load for every agent",
+        _falls_with_load("completion_rate"),
+    ),
+    Claim(
+        "Fig. 5: average pass@100 falls with load for every agent",
+        _falls_with_load("avg_pass_at_100"),
+    ),
+    Claim("Fig. 5: AIF's average latency rises with load", _aif_latency_rises),
+)
+
+
+def _table(summary: pd.DataFrame, experiment: str) -> list[str]:
+    rows = summary[summary["experiment"] == experiment]
+    if rows.empty:
+        return []
+    lines = [
+        "| agent | t_max (s) | tasks | " + " | ".join(METRICS) + " |",
+        "|---|---|---|" + "---|" * len(METRICS),
+    ]
+    points = rows[["agent", "t_max_s", "n_tasks"]].drop_duplicates()
+    if experiment != "train":  # keep the README readable: the paper's headline points
+        points = points[
+            points["t_max_s"].isin([2.0, 5.0, 10.0, 15.0]) & points["n_tasks"].isin([100, 150, 200])
+        ]
+    for _, p in points.iterrows():
+        cells = []
+        for metric in METRICS:
+            r = rows[
+                (rows["agent"] == p["agent"])
+                & (rows["t_max_s"] == p["t_max_s"])
+                & (rows["n_tasks"] == p["n_tasks"])
+                & (rows["metric"] == metric)
+            ]
+            if r.empty:
+                cells.append("")
+                continue
+            v = r.iloc[0]
+            cells.append(f"{v['iqm']:.3g} [{v['ci_low']:.3g}, {v['ci_high']:.3g}]")
+        lines.append(
+            f"| {p['agent']} | {p['t_max_s']:g} | {p['n_tasks']} | " + " | ".join(cells) + " |"
+        )
+    return lines
+
+
+def write_readme(results: Path, summary: pd.DataFrame, command: str, commit: str, wall: str) -> str:
+    n_seeds = int(summary["n_seeds"].max()) if not summary.empty else 0
+    lines = [
+        "# Results",
+        "",
+        "Generated by `scripts/summarize.py`; do not edit by hand.",
+        "",
+        f"- Command: `{command}`",
+        f"- Commit: `{commit}`",
+        f"- Total wall time: {wall}",
+        f"- Seeds per agent: up to {n_seeds}. Cells: interquartile mean over seeds "
+        "[95% percentile-bootstrap interval].",
+        "- Files: `train.csv`, `tmax.csv`, `load.csv` (tidy, one row per episode), "
+        "`summary.csv`, `figures/`.",
+        "",
+        "## The paper's claims beside ours",
+        "",
+        "| claim (He et al., Sec. V) | ours | verdict |",
+        "|---|---|---|",
+    ]
+    for claim in CLAIMS:
+        ours, verdict = claim.check(summary)
+        lines.append(f"| {claim.text} | {ours} | {verdict} |")
+    lines += ["", "## Score as a fraction of the clairvoyant upper bound", ""]
+    bound = summary[summary["experiment"] == "bound"]
+    if bound.empty:
+        lines.append("No bound in these results.")
+    else:
+        lines += ["| agent | fraction (IQM) | 95% CI |", "|---|---|---|"]
+        for _, r in bound.sort_values("iqm", ascending=False).iterrows():
+            lines.append(
+                f"| {r['agent']} | {r['iqm']:.3f} | [{r['ci_low']:.3f}, {r['ci_high']:.3f}] |"
+            )
+    for experiment, title in (
+        ("train", "Training (last 10% of episodes)"),
+        ("tmax", "Deadline sweep (selected points)"),
+        ("load", "Load sweep (selected points)"),
+    ):
+        table = _table(summary, experiment)
+        if table:
+            lines += ["", f"## {title}", "", *table]
+    figures = sorted((results / "figures").glob("*.png"))
+    if figures:
+        lines += ["", "## Figures", ""]
+        lines += [f"![{f.stem}](figures/{f.name})" for f in figures]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--results", type=Path, default=Path("results"))
+    parser.add_argument("--command", default="make reproduce")
+    parser.add_argument("--wall", default="not recorded", help="total wall time, for the record")
+    args = parser.parse_args(argv)
+    summary = summary_table(args.results)
+    if summary.empty:
+        print(f"summarize: error: no train/tmax/load CSV in {args.results}", file=sys.stderr)
+        return 2
+    commits = set()
+    for experiment in ("train", "tmax", "load"):
+        path = args.results / f"{experiment}.csv"
+        if path.exists():
+            commits |= set(pd.read_csv(path, usecols=["git_commit"])["git_commit"].astype(str))
+    commit = ", ".join(sorted(commits)) or "unknown"
+    atomic_write_text(args.results / "summary.csv", summary.to_csv(index=False))
+    readme = write_readme(args.results, summary, args.command, commit, args.wall)
+    atomic_write_text(args.results / "README.md", readme)
+    print(_screen(summary))
+    return 0
+
+
+def _screen(summary: pd.DataFrame) -> str:
+    """A one-screen summary: per agent, its training reward and bound fraction."""
+    lines = [f"{'agent':<16}{'train sum_reward':>22}{'completion':>12}{'bound frac':>12}"]
+    for agent in sorted(summary["agent"].unique()):
+        reward = _value(summary, "train", agent, "sum_reward")
+        done = _value(summary, "train", agent, "completion_rate")
+        frac = summary[(summary["experiment"] == "bound") & (summary["agent"] == agent)]
+        f = float(frac["iqm"].iloc[0]) if len(frac) else np.nan
+        lines.append(f"{agent:<16}{_fmt(reward):>22}{_fmt(done):>12}{_fmt(f):>12}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
