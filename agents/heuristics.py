@@ -17,8 +17,10 @@ import numpy as np
 
 from agents.base import Action, Agent
 from cloudedge.config import ScenarioConfig
+from cloudedge.entities import make_servers
 from cloudedge.env import T_MAX_NORMALISER_S
 from cloudedge.metrics import TaskStatus
+from cloudedge.workload import GPTJ_MAX_POSITIONS, total_resources
 
 
 class ObservationView:
@@ -115,34 +117,43 @@ class RoundRobinAgent(_CapacityAware):
 
 
 class GreedyLatencyAgent(_CapacityAware):
-    """The feasible server with the smallest predicted latency (slot wait + compute time at
-    the nominal grant, from the scenario's compute profiles); transmission is ignored, being
-    milliseconds against seconds."""
+    """The feasible server with the smallest predicted latency: slot wait + compute time at
+    the nominal grant, from the server's own compute profile (calibrated or token-based);
+    transmission is ignored, being milliseconds against seconds.
+
+    :param expected_completion_tokens: the completion length assumed by token-based profiles
+        (an agent cannot see it before generation); 64 is about the HumanEval canonical
+        solutions' mean (181 bytes at 3 bytes per token).
+    """
 
     name = "greedy_latency"
 
+    def __init__(
+        self, scenario: ScenarioConfig, seed: int = 0, expected_completion_tokens: int = 64
+    ) -> None:
+        super().__init__(scenario, seed)
+        if expected_completion_tokens < 1:
+            raise ValueError(
+                f"expected_completion_tokens = {expected_completion_tokens}: allowed >= 1"
+            )
+        self.expected_completion_tokens = expected_completion_tokens
+        # Model servers (capacities and profiles only; their state is never used).
+        self._servers, _ = make_servers(scenario, total_resources(scenario))
+
     def predicted_latency_s(self, observation: np.ndarray) -> np.ndarray:
         remaining = self.view.remaining(observation)
+        prompt_tokens = round(float(observation[6 * self.n_servers]) * GPTJ_MAX_POSITIONS)
+        wait = self.view.wait_s(observation)
         latencies = np.empty(self.n_servers)
-        for j, server in enumerate(self.scenario.servers):
-            profile = self.scenario.compute_profiles[server.compute_profile]
-            share = min(self.nominal[j], remaining[j, 0])
-            units = share * self.n_servers_units(j)
-            nominal_units = self.scenario.resources.nominal_compute_units
-            compute_s = (
-                profile.floor_s + profile.scale_s * nominal_units / units if units > 0 else np.inf
+        for j, server in enumerate(self._servers):
+            share = min(float(self.nominal[j]), float(remaining[j, 0]))
+            compute_s = server.compute_time_s(
+                share * server.capacity.compute_units,
+                max(1, prompt_tokens),
+                self.expected_completion_tokens,
             )
-            latencies[j] = self.view.wait_s(observation)[j] + compute_s
+            latencies[j] = wait[j] + compute_s
         return latencies
-
-    def n_servers_units(self, server: int) -> float:
-        """Total compute units of ``server``."""
-        res = self.scenario.resources
-        return (
-            res.reference_tasks
-            * res.nominal_compute_units
-            * self.scenario.servers[server].resource_share
-        )
 
     def act(self, observation: np.ndarray, info: Mapping[str, Any]) -> Action:
         latency = np.where(

@@ -20,6 +20,8 @@ from typing import Any, Literal
 TerminalKind = Literal["fixed", "mobile", "uav"]
 ServerKind = Literal["cloud", "edge"]
 ArrivalProcess = Literal["burst", "poisson"]
+WorkloadSource = Literal["humaneval", "synthetic", "azure_trace"]
+WORKLOAD_SOURCES: tuple[str, ...] = ("humaneval", "synthetic", "azure_trace")
 
 #: Height (m) that separates "ground" from "air" nodes (PAPER.md section 3).
 GROUND_AIR_BOUNDARY_M = 100.0
@@ -139,7 +141,14 @@ class ServerConfig:
     :param resource_share: this server's fraction of the environment's total compute, bandwidth
         and GPU memory; shares over all servers sum to 1.
     :param parallel_slots: how many tasks the server computes at once; further tasks wait FIFO.
-    :param compute_profile: name of an entry of :attr:`ScenarioConfig.compute_profiles`.
+    :param compute_profile: how compute time is modelled on this server, one of: the name of
+        an entry of :attr:`ScenarioConfig.compute_profiles` (the calibrated Amdahl form; it wins
+        over a shipped profile of the same name); the name of a shipped token-based profile
+        (:func:`cloudedge.profiles.available_profiles`, e.g. ``"gptj6b_fp16_a100"``); or the
+        path of a profile CSV (ending in ``.csv``, e.g. one written by ``cloudedge profile``).
+        With a token-based profile a task's compute time is
+        ``profile.compute_time_s(granted units / server's units, prompt tokens, completion
+        tokens)``, with the task's actual token counts.
     :param pass_at_100: the pass@100 of GPT-J-6B served here (paper Table I).
     :param accelerated: whether inference is accelerated (Triton); informational, the effect is
         in the compute profile.
@@ -238,36 +247,87 @@ class WorkloadConfig:
         ``burst_window_s``, a window short against compute times, so that at 100% load the
         demand equals the capacity (the paper's regime: its environment's resources equal "the
         largest total demand of the tasks"); ``"poisson"``: exponential inter-arrival times at
-        ``poisson_rate_hz``.
+        ``poisson_rate_hz``. Used by the ``humaneval`` and ``synthetic`` sources; an
+        ``azure_trace`` workload arrives at the trace's own timestamps and ignores it.
     :param burst_window_s: length of the burst (s); 1 s is short against the >= 2 s compute.
     :param poisson_rate_hz: arrival rate of the Poisson process (tasks/s).
-    :param prompt_source: ``"humaneval"``: each task is one of the 164 real HumanEval problems
-        drawn uniformly; PS_x is its prompt, PS_y its canonical solution (the paper leaves the
-        sizes open; the canonical solution is a real completion of the right length).
-    :param bytes_per_token: UTF-8 bytes per GPT-J (GPT-2 BPE) token. **open**: no tokenizer
+    :param source: what each task asks for.
+
+        * ``"humaneval"`` (the paper's): each task is one of the 164 real HumanEval problems
+          drawn uniformly; PS_x is its prompt, PS_y its canonical solution (the paper leaves
+          the sizes open; the canonical solution is a real completion of the right length).
+        * ``"synthetic"``: every task has ``synthetic_prompt_tokens`` prompt and
+          ``synthetic_completion_tokens`` completion tokens; PS_x and PS_y are those counts
+          times ``bytes_per_token`` (rounded up).
+        * ``"azure_trace"``: each episode replays ``n_tasks`` consecutive requests of an Azure
+          LLM inference trace (``trace_path``), starting at an index drawn from the episode's
+          random generator (so episodes differ by seed and repeat under ``reset(seed)``).
+          Arrivals are the trace's timestamps re-based to 0 (time-scaled when
+          ``trace_rate_hz`` is set); prompt and completion tokens are its ``ContextTokens``
+          and ``GeneratedTokens``; PS_x and PS_y are those counts times ``bytes_per_token``.
+    :param bytes_per_token: UTF-8 bytes per GPT-J (GPT-2 BPE) token, used both ways: HumanEval
+        bytes to tokens, and trace or synthetic tokens to payload bytes. **open**: no tokenizer
         vocabulary is available offline; GPT-2 BPE has no whitespace-run tokens, so indented
-        Python costs about 3 bytes per token (vs ~4 for English prose).
+        Python costs about 3 bytes per token (vs ~4 for English prose, the
+        :data:`cloudedge.trace.BYTES_PER_TOKEN` rule of thumb; the shipped Azure trace is a
+        coding trace, so 3 applies to it as well).
     :param reserved_completion_tokens: KV-cache tokens reserved for the completion at
         admission; serving engines (FasterTransformer behind Triton) reserve the maximum
-        generation length up front. 256 covers 99% of HumanEval canonical solutions.
+        generation length up front. 256 covers 99% of HumanEval canonical solutions (and 99%
+        of the Azure code trace's GeneratedTokens).
+    :param trace_path: ``azure_trace`` only: a CSV in the Azure trace schema
+        (``TIMESTAMP,ContextTokens,GeneratedTokens``); ``None`` is the shipped Azure LLM
+        inference trace 2023, coding (:func:`cloudedge.trace.default_azure_code_trace_path`).
+    :param trace_rate_hz: ``azure_trace`` only: time-scale the whole trace so that its mean
+        arrival rate is this (requests/s), keeping its burstiness; ``None`` replays real time.
+    :param synthetic_prompt_tokens: ``synthetic`` only; 128 is about the HumanEval mean
+        prompt (151 tokens at 3 bytes per token, median 132).
+    :param synthetic_completion_tokens: ``synthetic`` only; 64 is about the HumanEval mean
+        canonical solution (61 tokens, median 50).
     """
 
     arrival: ArrivalProcess = "burst"
     burst_window_s: float = 1.0
     poisson_rate_hz: float = 10.0
-    prompt_source: Literal["humaneval"] = "humaneval"
+    source: WorkloadSource = "humaneval"
     bytes_per_token: float = 3.0
     reserved_completion_tokens: int = 256
+    trace_path: str | None = None
+    trace_rate_hz: float | None = None
+    synthetic_prompt_tokens: int = 128
+    synthetic_completion_tokens: int = 64
 
     def validate(self, path: str = "workload") -> None:
         if self.arrival not in ("burst", "poisson"):
             raise ConfigError(f"{path}.arrival = {self.arrival!r}: allowed 'burst' or 'poisson'")
         _check_range(f"{path}.burst_window_s", self.burst_window_s, 0.0, 1e6)
         _check_range(f"{path}.poisson_rate_hz", self.poisson_rate_hz, 0.0, 1e6, low_open=True)
-        if self.prompt_source != "humaneval":
-            raise ConfigError(f"{path}.prompt_source = {self.prompt_source!r}: allowed 'humaneval'")
+        if self.source not in WORKLOAD_SOURCES:
+            allowed = ", ".join(repr(s) for s in WORKLOAD_SOURCES)
+            raise ConfigError(f"{path}.source = {self.source!r}: allowed {allowed}")
         _check_range(f"{path}.bytes_per_token", self.bytes_per_token, 0.5, 16.0)
         _check_range(f"{path}.reserved_completion_tokens", self.reserved_completion_tokens, 0, 2048)
+        if self.trace_path is not None and (
+            not isinstance(self.trace_path, str) or not self.trace_path
+        ):
+            raise ConfigError(
+                f"{path}.trace_path = {self.trace_path!r}: allowed a non-empty path string or "
+                "null (the shipped Azure code trace)"
+            )
+        if self.trace_rate_hz is not None:
+            _check_range(f"{path}.trace_rate_hz", self.trace_rate_hz, 0.0, 1e6, low_open=True)
+        _check_int(f"{path}.synthetic_prompt_tokens", self.synthetic_prompt_tokens, 1, 65536)
+        _check_int(
+            f"{path}.synthetic_completion_tokens", self.synthetic_completion_tokens, 1, 65536
+        )
+
+
+def _check_int(path: str, value: object, low: int, high: int) -> None:
+    """Raise :class:`ConfigError` unless ``value`` is an integer in ``[low, high]``."""
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise ConfigError(
+            f"{path} = {value!r} is out of range: allowed integers in [{low}, {high}]"
+        )
 
 
 @dataclass(frozen=True)
@@ -286,8 +346,9 @@ class ResourceConfig:
         20 MHz carrier per server at 100 tasks, a common LTE/NR channel width.
     :param kv_cache_bytes_per_value: 2 for fp16 serving.
     :param workspace_mib: activation workspace per task on top of the KV cache (**open**).
-    :param memory_demand_quantile_z: "largest total demand" of ``reference_tasks`` HumanEval
-        tasks, read as the upper normal quantile of their summed memory demand
+    :param memory_demand_quantile_z: "largest total demand" of ``reference_tasks`` tasks of
+        the selected workload (HumanEval in the paper; for a trace, prompts distributed as all
+        its requests'), read as the upper normal quantile of their summed memory demand
         (``n*mean + z*std*sqrt(n)``); z = 2.326 is the 99th percentile.
     """
 
@@ -407,11 +468,7 @@ class ScenarioConfig:
                 zip(server.position_m, self.area_m, strict=True)
             ):
                 _check_range(f"servers[{i}].position_m[{axis}]", coord, 0.0, extent)
-            if server.compute_profile not in self.compute_profiles:
-                raise ConfigError(
-                    f"servers[{i}].compute_profile = {server.compute_profile!r} is unknown: "
-                    f"allowed {sorted(self.compute_profiles)}"
-                )
+            _check_compute_profile(f"servers[{i}].compute_profile", server, self)
         total_share = sum(s.resource_share for s in self.servers)
         if abs(total_share - 1.0) > 1e-6:
             raise ConfigError(
@@ -435,6 +492,31 @@ class ScenarioConfig:
     def replace(self, **overrides: Any) -> ScenarioConfig:
         """A copy with ``overrides`` merged in (nested dicts merge recursively)."""
         return scenario_from_dict(_merge(self.to_dict(), overrides))
+
+
+def _check_compute_profile(path: str, server: ServerConfig, scenario: ScenarioConfig) -> None:
+    """A server's ``compute_profile`` must name a scenario profile, a shipped token profile or
+    an existing profile CSV (see :class:`ServerConfig`)."""
+    name = server.compute_profile
+    if not isinstance(name, str) or not name:
+        raise ConfigError(f"{path} must be a non-empty string, got {name!r}")
+    if name in scenario.compute_profiles:
+        return
+    # Imported here: only scenarios that use token profiles pay for the directory listing.
+    from cloudedge.profiles import available_profiles
+
+    shipped = available_profiles()
+    if name in shipped:
+        return
+    if name.endswith(".csv"):
+        if Path(name).is_file():
+            return
+        raise ConfigError(f"{path} = {name!r}: no such profile CSV file")
+    raise ConfigError(
+        f"{path} = {name!r} is unknown: allowed {sorted(scenario.compute_profiles)} "
+        f"(scenario compute_profiles), {shipped} (shipped token profiles) "
+        "or the path of a profile CSV ending in .csv"
+    )
 
 
 def _plain(value: Any) -> Any:
@@ -524,4 +606,80 @@ def load_scenario_yaml(path: str | Path) -> ScenarioConfig:
 def paper_scenario(**overrides: Any) -> ScenarioConfig:
     """The paper's scenario (PAPER.md), with optional overrides (nested dicts merge)."""
     base = ScenarioConfig()
+    return base.replace(**overrides) if overrides else base
+
+
+#: Shipped token profiles of the real-hardware scenarios (``cloudedge/data/profiles``): the
+#: paper's GPUs, GPT-J-6B FP16. The A800 profile has the A100's numbers (same GA100 chip and
+#: memory bandwidth; see the CSV header); the cloud keeps the paper's A800.
+REAL_CLOUD_PROFILE = "gptj6b_fp16_a800"
+REAL_EDGE_PROFILE = "gptj6b_fp16_rtx3090"
+
+
+def _real_hardware_servers() -> tuple[ServerConfig, ...]:
+    """The paper's topology, shares, slots and pass@100, on token-based GPT-J-6B profiles."""
+    return tuple(
+        dataclasses.replace(
+            s, compute_profile=REAL_CLOUD_PROFILE if s.kind == "cloud" else REAL_EDGE_PROFILE
+        )
+        for s in _paper_servers()
+    )
+
+
+#: Deadline of the real-hardware scenarios (s). The Azure code trace is an interactive
+#: code-completion service, so a deadline of seconds, not the paper's 15 s; at 8 s the choice
+#: of server and share decides the outcome: at the whole device a median trace request takes
+#: 0.24 s on the A800 and 0.96 s on a 3090 (99th percentile 2.4 s and 7.5 s), but at the
+#: heuristics' nominal share (1/20 of a server) 4.8 s and 19 s, so only an agent that grants
+#: larger shares to the right tasks completes most of them (seeds 0-2 on the Azure trace: the
+#: myopic oracle completes 68%, round-robin and edge-first at the nominal share 22% and 11%).
+REAL_T_MAX_S = 8.0
+
+
+def azure_a100_3090_scenario(**overrides: Any) -> ScenarioConfig:
+    """The paper's topology on real traffic and real hardware profiles.
+
+    * servers: the paper's cloud and four edges (positions, 1:4 resource split, slots,
+      pass@100 of Table I unchanged), the cloud on GPT-J-6B FP16 on an A800 (TensorRT-LLM,
+      = A100 numbers), the edges on an RTX 3090 (Hugging Face transformers FP16);
+    * workload: the shipped Azure LLM inference trace 2023 (coding) at its real timestamps.
+      Its mean rate (2.57 requests/s) is about 46% of what the five GPUs serve at full
+      share (A800 2.7 + 4 x 3090 0.72 requests/s, the inverses of their mean compute times
+      over the trace's requests), a loaded but feasible system, so no time scaling
+      (``trace_rate_hz = None``);
+    * n_tasks = 100: the paper's episode length; 100 consecutive requests span a median
+      16.5 s of the trace (1.7 s to 194 s: the trace is bursty), about 2 deadlines;
+    * t_max_s: :data:`REAL_T_MAX_S`;
+    * resources: the paper's sizing, memory from the trace's prompt lengths (mean 2,048
+      tokens, longer than HumanEval's, so each server holds fewer long-context tasks).
+
+    :param overrides: scenario fields to override (nested dicts merge).
+    """
+    base = ScenarioConfig(
+        name="azure_a100_3090",
+        t_max_s=REAL_T_MAX_S,
+        servers=_real_hardware_servers(),
+        compute_profiles={},
+        workload=WorkloadConfig(source="azure_trace"),
+    )
+    return base.replace(**overrides) if overrides else base
+
+
+def humaneval_a100_3090_scenario(**overrides: Any) -> ScenarioConfig:
+    """:func:`azure_a100_3090_scenario`'s servers and deadline on HumanEval requests.
+
+    HumanEval prompts (mean 151 tokens) are far shorter than the trace's, its completions
+    (mean 61 tokens) longer; arrivals are Poisson at the Azure code trace's mean rate
+    (2.57 requests/s, about 60% of what the five GPUs serve at full share on HumanEval), so
+    the two scenarios differ only in what the requests ask for.
+
+    :param overrides: scenario fields to override (nested dicts merge).
+    """
+    base = ScenarioConfig(
+        name="humaneval_a100_3090",
+        t_max_s=REAL_T_MAX_S,
+        servers=_real_hardware_servers(),
+        compute_profiles={},
+        workload=WorkloadConfig(source="humaneval", arrival="poisson", poisson_rate_hz=2.57),
+    )
     return base.replace(**overrides) if overrides else base

@@ -9,6 +9,8 @@ from __future__ import annotations
 import heapq
 import math
 from dataclasses import dataclass
+from functools import cache, lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -19,7 +21,12 @@ from cloudedge.config import (
     TerminalFleetConfig,
     TerminalKind,
 )
+from cloudedge.profiles import ComputeProfile, load_profile
 from cloudedge.workload import TotalResources
+
+#: How a server's compute time is modelled: the paper's calibrated Amdahl form (time from the
+#: granted units only) or a token-based profile (time from share, prompt and completion tokens).
+ComputeModel = ComputeProfileConfig | ComputeProfile
 
 
 def _reflect(coordinate: float, extent: float) -> float:
@@ -117,7 +124,7 @@ class Server:
 
     :param index: position in the scenario's server list.
     :param config: the server's configuration.
-    :param profile: its compute-time profile.
+    :param profile: its compute-time model (see :func:`resolve_compute_profile`).
     :param compute_units: total compute capacity.
     :param bandwidth_hz: total bandwidth.
     :param memory_bytes: total GPU memory available to tasks.
@@ -131,7 +138,7 @@ class Server:
         self,
         index: int,
         config: ServerConfig,
-        profile: ComputeProfileConfig,
+        profile: ComputeModel,
         compute_units: float,
         bandwidth_hz: float,
         memory_bytes: float,
@@ -141,6 +148,7 @@ class Server:
         self.index = index
         self.config = config
         self.profile = profile
+        self._token_profile = profile if isinstance(profile, ComputeProfile) else None
         self.capacity = Allocation(compute_units, bandwidth_hz, memory_bytes)
         self.nominal_compute_units = nominal_compute_units
         self.position_m = config.position_m
@@ -197,13 +205,38 @@ class Server:
         rem.memory_bytes = min(cap.memory_bytes, rem.memory_bytes + allocation.memory_bytes)
         self._sync_row()
 
-    def compute_time_s(self, compute_units: float) -> float:
-        """Compute time of one task at ``compute_units`` (infinite at zero)."""
+    @property
+    def uses_tokens(self) -> bool:
+        """Whether compute time depends on the task's token counts (a token-based profile)."""
+        return self._token_profile is not None
+
+    def compute_time_s(
+        self,
+        compute_units: float,
+        prompt_tokens: float | None = None,
+        completion_tokens: float | None = None,
+    ) -> float:
+        """Compute time of one task granted ``compute_units`` (infinite at zero).
+
+        :param compute_units: compute granted to the task.
+        :param prompt_tokens: the task's prompt length; needed by a token-based profile only.
+        :param completion_tokens: the task's actual completion length; likewise.
+        """
         if compute_units <= 0.0:
             return math.inf
-        return self.profile.floor_s + self.profile.scale_s * (
-            self.nominal_compute_units / compute_units
-        )
+        token_profile = self._token_profile
+        if token_profile is None:
+            return self.profile.floor_s + self.profile.scale_s * (
+                self.nominal_compute_units / compute_units
+            )
+        if prompt_tokens is None or completion_tokens is None:
+            raise ValueError(
+                f"server {self.config.name!r} uses the token profile {token_profile.name!r}: "
+                "compute_time_s needs prompt_tokens and completion_tokens"
+            )
+        # Grants may exceed the capacity by the float32 tolerance; a share is at most 1.
+        share = min(1.0, compute_units / self.capacity.compute_units)
+        return token_profile.compute_time_s(share, prompt_tokens, completion_tokens)
 
     def earliest_slot_free_s(self) -> float:
         return self._slot_free_s[0]
@@ -215,6 +248,34 @@ class Server:
 
     def busy_slots(self, now_s: float) -> int:
         return sum(1 for t in self._slot_free_s if t > now_s)
+
+
+@cache
+def _shipped_profile(name: str) -> ComputeProfile:
+    return load_profile(name)
+
+
+@lru_cache(maxsize=32)
+def _csv_profile(path: str, mtime_ns: int, size_bytes: int) -> ComputeProfile:
+    """A profile CSV, parsed once per file version (the key holds it)."""
+    return ComputeProfile.from_csv(path)
+
+
+def resolve_compute_profile(scenario: ScenarioConfig, name: str) -> ComputeModel:
+    """The compute model a server's ``compute_profile`` names (rules in
+    :class:`~cloudedge.config.ServerConfig`): a scenario profile first, then a shipped token
+    profile, then a profile CSV path. Files are parsed once per process.
+
+    :raises ProfileFormatError: when a profile CSV is malformed.
+    :raises ValueError: when ``name`` is none of these (validation rejects it first).
+    """
+    if name in scenario.compute_profiles:
+        return scenario.compute_profiles[name]
+    if name.endswith(".csv"):
+        path = Path(name).resolve()
+        stat = path.stat()
+        return _csv_profile(str(path), stat.st_mtime_ns, stat.st_size)
+    return _shipped_profile(name)  # load_profile rejects an unknown name, listing the known
 
 
 def make_servers(
@@ -232,7 +293,7 @@ def make_servers(
             Server(
                 index=index,
                 config=cfg,
-                profile=scenario.compute_profiles[cfg.compute_profile],
+                profile=resolve_compute_profile(scenario, cfg.compute_profile),
                 compute_units=share * totals.compute_units,
                 bandwidth_hz=share * totals.bandwidth_hz,
                 memory_bytes=share * totals.memory_bytes,

@@ -9,16 +9,28 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from cloudedge.config import ScenarioConfig, paper_scenario
-from cloudedge.entities import SHARE_TOLERANCE
+from cloudedge.config import (
+    ScenarioConfig,
+    azure_a100_3090_scenario,
+    humaneval_a100_3090_scenario,
+    paper_scenario,
+)
+from cloudedge.entities import SHARE_TOLERANCE, resolve_compute_profile
 from cloudedge.metrics import EpisodeMetrics
 from cloudedge.sim import Simulator, TaskOutcome
-from cloudedge.workload import GPTJ_MAX_POSITIONS
+from cloudedge.workload import GPTJ_MAX_POSITIONS, load_workload
 
 #: Deadlines are normalised by this (s) in the observation; longer ones read as 1.
 T_MAX_NORMALISER_S = 60.0
 
-_SCENARIOS = {"paper": paper_scenario}
+#: Named scenarios (``conf/env/<name>.yaml`` mirrors each that has a file there).
+_SCENARIOS = {
+    "paper": paper_scenario,
+    # The paper's topology on the Azure LLM code trace and GPT-J-6B A800 / RTX 3090 profiles.
+    "azure_a100_3090": azure_a100_3090_scenario,
+    # The same servers on HumanEval requests with Poisson arrivals at the trace's mean rate.
+    "humaneval_a100_3090": humaneval_a100_3090_scenario,
+}
 
 
 def make_scenario(scenario: ScenarioConfig | str | None = None, **overrides: Any) -> ScenarioConfig:
@@ -37,7 +49,8 @@ def make_scenario(scenario: ScenarioConfig | str | None = None, **overrides: Any
 class CloudEdgeEnv(gym.Env[np.ndarray, dict[str, Any]]):
     """LLM inference offloading and resource allocation in cloud-edge computing.
 
-    Each episode, ``n_tasks`` GPT-J-6B inference requests (HumanEval prompts) arrive from
+    Each episode, ``n_tasks`` GPT-J-6B inference requests (HumanEval prompts in the paper
+    scenario; synthetic or Azure-trace requests as ``workload.source`` selects) arrive from
     terminals (fixed, mobile, UAV). For each one, in arrival order, the agent picks a server
     (index 0 is the cloud in the paper scenario, then the edge servers) and the shares of that
     server's compute, bandwidth and GPU memory to grant it.
@@ -95,12 +108,19 @@ class CloudEdgeEnv(gym.Env[np.ndarray, dict[str, Any]]):
     :param scenario: a :class:`ScenarioConfig` or a scenario name (default ``"paper"``).
     :param overrides: scenario fields to override, e.g. ``t_max_s=3.0, n_tasks=200`` or
         ``workload={"arrival": "poisson"}``.
+    :raises ConfigError: on a bad scenario value (or more tasks than a trace holds).
+    :raises TraceFormatError: when the workload's trace file is malformed (file, line, column).
+    :raises ProfileFormatError: when a server's profile CSV is malformed.
     """
 
     metadata = {"render_modes": []}  # noqa: RUF012 (Gymnasium's convention)
 
     def __init__(self, scenario: ScenarioConfig | str | None = None, **overrides: Any) -> None:
         self.scenario = make_scenario(scenario, **overrides)
+        # Read the trace and profile files now: a bad file fails here, not at the first reset.
+        self.workload = load_workload(self.scenario)
+        for server in self.scenario.servers:
+            resolve_compute_profile(self.scenario, server.compute_profile)
         n = self.scenario.n_servers
         self.n_servers = n
         self.observation_space = spaces.Box(0.0, 1.0, shape=(6 * n + 5,), dtype=np.float32)
@@ -123,7 +143,7 @@ class CloudEdgeEnv(gym.Env[np.ndarray, dict[str, Any]]):
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
         super().reset(seed=seed)
-        self.simulator = Simulator(self.scenario, self.np_random)
+        self.simulator = Simulator(self.scenario, self.np_random, self.workload)
         self._memory_cap = np.array([s.capacity.memory_bytes for s in self.simulator.servers])
         self._memory_cap_list = self._memory_cap.tolist()
         self.metrics = EpisodeMetrics()

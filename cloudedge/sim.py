@@ -35,7 +35,7 @@ from cloudedge.entities import (
     make_servers,
 )
 from cloudedge.metrics import TaskStatus, task_reward
-from cloudedge.workload import TaskBatch, generate_tasks, total_resources
+from cloudedge.workload import TaskBatch, Workload, load_workload, total_resources
 
 
 @dataclass(frozen=True)
@@ -106,19 +106,30 @@ class Simulator:
 
     :param scenario: the scenario.
     :param rng: the episode's random generator (terminals, tasks, fading).
+    :param workload: the scenario's workload (:func:`~cloudedge.workload.load_workload`), so
+        that an environment reads its trace once; default: loaded here (cached per file).
     """
 
-    def __init__(self, scenario: ScenarioConfig, rng: np.random.Generator) -> None:
+    def __init__(
+        self,
+        scenario: ScenarioConfig,
+        rng: np.random.Generator,
+        workload: Workload | None = None,
+    ) -> None:
         self.scenario = scenario
         self.rng = rng
         self.channel = Channel(scenario.channel)
-        self.totals = total_resources(scenario)
+        self.workload = load_workload(scenario) if workload is None else workload
+        self.totals = total_resources(scenario, self.workload)
         self.servers: list[Server]
         #: Per server: remaining compute, bandwidth, memory (fractions), first slot free (s).
         self.server_table: np.ndarray
         self.servers, self.server_table = make_servers(scenario, self.totals)
         self.terminals: list[Terminal] = make_fleet(scenario.terminals, scenario.area_m, rng)
-        self.tasks: TaskBatch = generate_tasks(scenario, len(self.terminals), rng)
+        self.tasks: TaskBatch = self.workload.draw(scenario, len(self.terminals), rng)
+        # Plain lists: token-based compute profiles read one task's counts per decision.
+        self._prompt_tokens: list[int] = self.tasks.prompt_tokens.tolist()
+        self._completion_tokens: list[int] = self.tasks.completion_tokens.tolist()
         self.now_s = 0.0
         self.next_task = 0
         # Event heap entries: (time_s, sequence, server index, allocation to release).
@@ -204,7 +215,9 @@ class Simulator:
 
         # FIFO slots: wait for the task in service that finishes first (eq. 8, L_q).
         start = max(at_server, server.earliest_slot_free_s())
-        compute = server.compute_time_s(compute_units)
+        compute = server.compute_time_s(
+            compute_units, self._prompt_tokens[task], self._completion_tokens[task]
+        )
         finish = start + compute
 
         # Downlink when the result is ready: the terminal has moved, d2 != d1.

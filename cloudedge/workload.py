@@ -1,7 +1,16 @@
 """Tasks: what each request carries (sizes, tokens, memory need) and when it arrives.
 
-Prompt and completion sizes come from the 164 real OpenAI HumanEval problems shipped in
-``cloudedge/data/humaneval`` (MIT licence, see SOURCE.md there).
+Three sources (``workload.source``, see :class:`~cloudedge.config.WorkloadConfig`):
+
+* ``humaneval``: prompt and completion sizes of the 164 real OpenAI HumanEval problems shipped
+  in ``cloudedge/data/humaneval`` (MIT licence, see SOURCE.md there);
+* ``synthetic``: fixed token counts;
+* ``azure_trace``: consecutive requests of an Azure LLM inference trace (the 2023 coding trace
+  is shipped in ``cloudedge/data/azure_llm_2023``, CC BY 4.0), arriving at its timestamps.
+
+A :class:`Workload` is built once per environment (:func:`load_workload`; trace files are
+parsed once per process and file version) and draws each episode's :class:`TaskBatch` up
+front, as arrays, so that the simulator's steps read plain numbers.
 """
 
 from __future__ import annotations
@@ -9,13 +18,20 @@ from __future__ import annotations
 import gzip
 import json
 import math
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from cloudedge.config import ResourceConfig, ScenarioConfig, WorkloadConfig
+from cloudedge.config import ConfigError, ResourceConfig, ScenarioConfig, WorkloadConfig
+from cloudedge.trace import (
+    LLMTrace,
+    TraceFormatError,
+    default_azure_code_trace_path,
+    tokens_to_bytes,
+)
 
 HUMANEVAL_PATH = Path(__file__).parent / "data" / "humaneval" / "HumanEval.jsonl.gz"
 
@@ -86,11 +102,19 @@ class TotalResources:
     memory_bytes: float
 
 
-def total_resources(scenario: ScenarioConfig) -> TotalResources:
-    """Size the environment so that ``reference_tasks`` tasks are a 100% load (paper Sec. V)."""
+def total_resources(scenario: ScenarioConfig, workload: Workload | None = None) -> TotalResources:
+    """Size the environment so that ``reference_tasks`` tasks are a 100% load (paper Sec. V).
+
+    Memory is the upper quantile of the summed needs of ``reference_tasks`` tasks whose prompts
+    follow the selected workload's prompt-length distribution (for a trace: all its requests).
+
+    :param scenario: the scenario.
+    :param workload: the scenario's workload, if already loaded (default: loaded here).
+    """
     res, wl = scenario.resources, scenario.workload
-    pool = humaneval_pool()
-    needs = memory_need_bytes(tokens_from_bytes(pool.prompt_bytes, wl.bytes_per_token), wl, res)
+    if workload is None:
+        workload = load_workload(scenario)
+    needs = memory_need_bytes(workload.sizing_prompt_tokens(), wl, res)
     n = res.reference_tasks
     largest_total = n * float(needs.mean()) + res.memory_demand_quantile_z * float(
         needs.std()
@@ -104,7 +128,11 @@ def total_resources(scenario: ScenarioConfig) -> TotalResources:
 
 @dataclass(frozen=True)
 class TaskBatch:
-    """All tasks of one episode, in arrival order (arrays of length n_tasks)."""
+    """All tasks of one episode, in arrival order (arrays of length n_tasks).
+
+    ``trace_start_index`` is, for a trace workload, the index in the (whole) trace of the
+    episode's first request; ``None`` for the other sources.
+    """
 
     arrival_s: np.ndarray
     terminal_id: np.ndarray
@@ -113,35 +141,227 @@ class TaskBatch:
     prompt_tokens: np.ndarray
     completion_tokens: np.ndarray
     memory_need_bytes: np.ndarray
+    trace_start_index: int | None = None
 
     def __len__(self) -> int:
         return len(self.arrival_s)
 
 
-def generate_tasks(
-    scenario: ScenarioConfig, n_terminals: int, rng: np.random.Generator
-) -> TaskBatch:
-    """Draw one episode's tasks: arrival times, requesting terminals and HumanEval problems."""
-    wl = scenario.workload
-    n = scenario.n_tasks
+def _arrivals_s(wl: WorkloadConfig, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Arrival times of the ``burst`` or ``poisson`` process."""
     if wl.arrival == "burst":
-        arrival = np.sort(rng.uniform(0.0, wl.burst_window_s, size=n))
-    else:
-        arrival = np.cumsum(rng.exponential(1.0 / wl.poisson_rate_hz, size=n))
-    terminal = rng.integers(0, n_terminals, size=n)
-    pool = humaneval_pool()
-    problem = rng.integers(0, len(pool), size=n)
-    prompt_bytes = pool.prompt_bytes[problem]
-    completion_bytes = pool.completion_bytes[problem]
-    prompt_tokens = tokens_from_bytes(prompt_bytes, wl.bytes_per_token)
+        return np.sort(rng.uniform(0.0, wl.burst_window_s, size=n))
+    return np.cumsum(rng.exponential(1.0 / wl.poisson_rate_hz, size=n))
+
+
+def _batch(
+    scenario: ScenarioConfig,
+    arrival_s: np.ndarray,
+    terminal_id: np.ndarray,
+    prompt_bytes: np.ndarray,
+    completion_bytes: np.ndarray,
+    prompt_tokens: np.ndarray,
+    completion_tokens: np.ndarray,
+    trace_start_index: int | None = None,
+) -> TaskBatch:
+    memory = memory_need_bytes(prompt_tokens, scenario.workload, scenario.resources)
     return TaskBatch(
-        arrival_s=arrival,
-        terminal_id=terminal,
+        arrival_s=arrival_s,
+        terminal_id=terminal_id,
         prompt_bytes=prompt_bytes,
         completion_bytes=completion_bytes,
         prompt_tokens=prompt_tokens,
-        completion_tokens=tokens_from_bytes(completion_bytes, wl.bytes_per_token),
-        memory_need_bytes=memory_need_bytes(prompt_tokens, wl, scenario.resources).astype(
-            np.float64
-        ),
+        completion_tokens=completion_tokens,
+        memory_need_bytes=memory.astype(np.float64),
+        trace_start_index=trace_start_index,
     )
+
+
+class Workload(ABC):
+    """A source of tasks, built once per environment by :func:`load_workload`.
+
+    :param config: the scenario's workload configuration.
+    """
+
+    def __init__(self, config: WorkloadConfig) -> None:
+        self.config = config
+
+    @abstractmethod
+    def sizing_prompt_tokens(self) -> np.ndarray:
+        """Prompt lengths (tokens) whose distribution sizes the environment's GPU memory."""
+
+    @abstractmethod
+    def draw(
+        self, scenario: ScenarioConfig, n_terminals: int, rng: np.random.Generator
+    ) -> TaskBatch:
+        """One episode's tasks: arrivals, requesting terminals (uniform) and sizes.
+
+        :param scenario: the scenario (``n_tasks``, memory model).
+        :param n_terminals: terminals to draw the requesters from.
+        :param rng: the episode's random generator.
+        """
+
+
+class HumanEvalWorkload(Workload):
+    """Each task is a uniformly drawn HumanEval problem (the paper scenario's workload)."""
+
+    def sizing_prompt_tokens(self) -> np.ndarray:
+        return tokens_from_bytes(humaneval_pool().prompt_bytes, self.config.bytes_per_token)
+
+    def draw(
+        self, scenario: ScenarioConfig, n_terminals: int, rng: np.random.Generator
+    ) -> TaskBatch:
+        wl = self.config
+        n = scenario.n_tasks
+        # Draw order (arrivals, terminals, problems) is part of every seeded paper result.
+        arrival = _arrivals_s(wl, n, rng)
+        terminal = rng.integers(0, n_terminals, size=n)
+        pool = humaneval_pool()
+        problem = rng.integers(0, len(pool), size=n)
+        prompt_bytes = pool.prompt_bytes[problem]
+        completion_bytes = pool.completion_bytes[problem]
+        return _batch(
+            scenario,
+            arrival,
+            terminal,
+            prompt_bytes,
+            completion_bytes,
+            tokens_from_bytes(prompt_bytes, wl.bytes_per_token),
+            tokens_from_bytes(completion_bytes, wl.bytes_per_token),
+        )
+
+
+class SyntheticWorkload(Workload):
+    """Every task has the configured prompt and completion token counts."""
+
+    def sizing_prompt_tokens(self) -> np.ndarray:
+        return np.array([self.config.synthetic_prompt_tokens], dtype=np.int64)
+
+    def draw(
+        self, scenario: ScenarioConfig, n_terminals: int, rng: np.random.Generator
+    ) -> TaskBatch:
+        wl = self.config
+        n = scenario.n_tasks
+        arrival = _arrivals_s(wl, n, rng)
+        terminal = rng.integers(0, n_terminals, size=n)
+        prompt = np.full(n, wl.synthetic_prompt_tokens, dtype=np.int64)
+        completion = np.full(n, wl.synthetic_completion_tokens, dtype=np.int64)
+        return _batch(
+            scenario,
+            arrival,
+            terminal,
+            tokens_to_bytes(prompt, wl.bytes_per_token),
+            tokens_to_bytes(completion, wl.bytes_per_token),
+            prompt,
+            completion,
+        )
+
+
+class TraceWorkload(Workload):
+    """Episodes are slices of ``n_tasks`` consecutive requests of a trace.
+
+    :param config: the workload configuration (``trace_path``, ``trace_rate_hz``).
+    :param trace: the whole trace, already time-scaled to ``trace_rate_hz`` if that is set.
+    """
+
+    def __init__(self, config: WorkloadConfig, trace: LLMTrace) -> None:
+        super().__init__(config)
+        self.trace = trace
+
+    def sizing_prompt_tokens(self) -> np.ndarray:
+        return self.trace.prompt_tokens
+
+    def check_n_tasks(self, n_tasks: int) -> None:
+        """Raise :class:`ConfigError` if an episode of ``n_tasks`` does not fit the trace."""
+        if n_tasks > len(self.trace):
+            raise ConfigError(
+                f"n_tasks = {n_tasks} is out of range for the trace {self.trace.source}: "
+                f"allowed [1, {len(self.trace)}] (its number of requests)"
+            )
+
+    def draw(
+        self, scenario: ScenarioConfig, n_terminals: int, rng: np.random.Generator
+    ) -> TaskBatch:
+        wl = self.config
+        n = scenario.n_tasks
+        self.check_n_tasks(n)
+        start = int(rng.integers(0, len(self.trace) - n + 1))
+        episode = self.trace.slice_by_count(start, n)
+        terminal = rng.integers(0, n_terminals, size=n)
+        prompt = np.asarray(episode.prompt_tokens)
+        completion = np.asarray(episode.completion_tokens)
+        return _batch(
+            scenario,
+            np.array(episode.arrival_s),
+            terminal,
+            tokens_to_bytes(prompt, wl.bytes_per_token),
+            tokens_to_bytes(completion, wl.bytes_per_token),
+            prompt,
+            completion,
+            trace_start_index=start,
+        )
+
+
+@lru_cache(maxsize=8)
+def _read_trace(path: str, mtime_ns: int, size_bytes: int) -> LLMTrace:
+    """Parse a trace file; the key holds its version so that an edited file is re-read."""
+    return LLMTrace.from_csv(path)
+
+
+@lru_cache(maxsize=16)
+def _scaled_trace(path: str, mtime_ns: int, size_bytes: int, rate_hz: float) -> LLMTrace:
+    return _read_trace(path, mtime_ns, size_bytes).scaled_to_rate(rate_hz)
+
+
+def load_trace(path: str | Path | None, rate_hz: float | None = None) -> LLMTrace:
+    """The trace at ``path`` (``None``: the shipped Azure code trace), parsed once per file
+    version and time-scaled to the mean rate ``rate_hz`` when given.
+
+    :raises TraceFormatError: on a malformed file (naming its file, line and column).
+    :raises ConfigError: when the trace's rate is undefined (fewer than 2 requests, or all at
+        one instant) but ``rate_hz`` asks to scale it.
+    """
+    resolved = Path(default_azure_code_trace_path() if path is None else path).resolve()
+    stat = resolved.stat()
+    key = (str(resolved), stat.st_mtime_ns, stat.st_size)
+    if rate_hz is None:
+        return _read_trace(*key)
+    try:
+        return _scaled_trace(*key, float(rate_hz))
+    except TraceFormatError:
+        raise
+    except ValueError as err:  # the trace has no mean rate to scale
+        raise ConfigError(f"workload.trace_rate_hz = {rate_hz!r}: {err}") from None
+
+
+def load_workload(scenario: ScenarioConfig) -> Workload:
+    """Build the scenario's workload; a trace is read (or taken from the cache) here, so a
+    missing or malformed file fails now, before any episode.
+
+    :raises TraceFormatError: on a malformed trace file.
+    :raises FileNotFoundError: when the trace file does not exist.
+    :raises ConfigError: when ``n_tasks`` exceeds the trace's length.
+    """
+    wl = scenario.workload
+    if wl.source == "humaneval":
+        return HumanEvalWorkload(wl)
+    if wl.source == "synthetic":
+        return SyntheticWorkload(wl)
+    workload = TraceWorkload(wl, load_trace(wl.trace_path, wl.trace_rate_hz))
+    workload.check_n_tasks(scenario.n_tasks)
+    return workload
+
+
+def generate_tasks(
+    scenario: ScenarioConfig,
+    n_terminals: int,
+    rng: np.random.Generator,
+    workload: Workload | None = None,
+) -> TaskBatch:
+    """Draw one episode's tasks: arrival times, requesting terminals and request sizes.
+
+    :param workload: the scenario's workload, if already loaded (default: loaded here).
+    """
+    if workload is None:
+        workload = load_workload(scenario)
+    return workload.draw(scenario, n_terminals, rng)
