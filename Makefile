@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint reproduce reproduce-quick clean
+.PHONY: install test lint reproduce reproduce-quick regress regress-update clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,14 @@ reproduce: $(STAMP)
 # The same pipeline at a reduced budget, into outputs/quick/ (used by tests and CI).
 reproduce-quick: $(STAMP)
 	$(BIN)/python -m benchmarks.reproduce --quick
+
+# Fixed-seed reduced benchmark vs results/reference/ (exit 1 on a regression).
+regress: $(STAMP)
+	$(BIN)/python -m benchmarks.regress check
+
+# Rewrite the references after a deliberate change; prints what moved.
+regress-update: $(STAMP)
+	$(BIN)/python -m benchmarks.regress update
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info
