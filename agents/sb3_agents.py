@@ -1,0 +1,266 @@
+"""DRL baselines from Stable-Baselines3 (PPO, SAC) and sb3-contrib (QR-DQN).
+
+Each class wraps one library algorithm behind :class:`agents.base.Agent`:
+
+* :class:`PPOAgent`: PPO on :class:`~cloudedge.wrappers.DiscreteActionWrapper` by default.
+  The paper's action ``[j, c_j, w_j, m_j]`` is hybrid, and its server choice ``j`` is
+  categorical; with discrete share levels the whole action becomes one categorical choice, so
+  PPO's categorical policy represents it exactly (a Gaussian over a Box would have to encode
+  the server as an argmax of scores, which its log-likelihood does not see). ``action_space:
+  box`` selects :class:`~cloudedge.wrappers.BoxActionWrapper` instead.
+* :class:`SACAgent`: SAC on :class:`~cloudedge.wrappers.BoxActionWrapper` (SAC needs a Box).
+* :class:`QRDQNAgent`: QR-DQN on :class:`~cloudedge.wrappers.DiscreteActionWrapper`.
+
+Training (``learn``) runs ``n_episodes * n_tasks`` environment steps (one step is one task)
+and reports each finished episode's ``info['episode']`` through ``on_episode``; it stops after
+exactly ``n_episodes`` episodes even where the algorithm's rollout length would overshoot
+(PPO then skips the update of that last partial rollout).
+
+Seeding: the model gets the agent's ``seed`` (network initialisation, exploration; SB3 seeds
+Python, NumPy and torch with it). The environment's episodes are seeded ``seed, seed+1, ...``
+(``seed`` of ``learn``) by :class:`EpisodeSeedWrapper`, which calls ``reset(seed=seed + k)``
+on the k-th reset whatever seed SB3's vectorised env passes (SB3 seeds only the first reset and
+then continues the env's generator), so training episodes match those that
+:meth:`agents.base.Agent.learn` and :func:`agents.base.evaluate_episode` would play.
+
+``save``/``load`` write and read the library's own zip format at exactly the given path.
+Hyperparameters come from ``conf/agent/{ppo,sac,qrdqn}.yaml``; any keyword the library's
+constructor accepts may be given (``lin_<x>`` strings are linear schedules from ``x`` to 0,
+as in the RL Zoo).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import numpy as np
+import torch
+from sb3_contrib import QRDQN
+from stable_baselines3 import PPO, SAC
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.utils import LinearSchedule, set_random_seed
+
+from agents.base import Action, Agent, EpisodeCallback
+from cloudedge.config import ScenarioConfig
+from cloudedge.env import CloudEdgeEnv
+from cloudedge.wrappers import (
+    DEFAULT_SHARE_LEVELS,
+    BoxActionWrapper,
+    DiscreteActionWrapper,
+    decode_box_action,
+    decode_discrete_action,
+)
+
+#: Where :class:`EpisodeSeedWrapper` keeps the env's episode metrics: SB3's ``Monitor``
+#: wrapper overwrites ``info['episode']`` with its own ``{r, l, t}`` summary.
+METRICS_KEY = "cloudedge_episode"
+
+_ACTIVATIONS: dict[str, type[torch.nn.Module]] = {
+    "tanh": torch.nn.Tanh,
+    "relu": torch.nn.ReLU,
+    "elu": torch.nn.ELU,
+    "leaky_relu": torch.nn.LeakyReLU,
+}
+
+
+class EpisodeSeedWrapper(gym.Wrapper):
+    """Seed the k-th episode with ``first_seed + k`` and keep the env's episode metrics.
+
+    :param env: the (action-wrapped) environment.
+    :param first_seed: seed of the first episode.
+    """
+
+    def __init__(self, env: gym.Env, first_seed: int) -> None:
+        super().__init__(env)
+        self.first_seed = int(first_seed)
+        self.n_resets = 0
+
+    def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+        kwargs["seed"] = self.first_seed + self.n_resets
+        self.n_resets += 1
+        return self.env.reset(**kwargs)
+
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        if "episode" in info:
+            info[METRICS_KEY] = dict(info["episode"])
+        return obs, reward, terminated, truncated, info
+
+
+class EpisodeMetricsCallback(BaseCallback):
+    """Call ``on_episode(i, metrics)`` per finished training episode; stop after ``n_episodes``.
+
+    :param n_episodes: episodes to train for.
+    :param on_episode: the harness's callback (may be None).
+    """
+
+    def __init__(self, n_episodes: int, on_episode: EpisodeCallback | None) -> None:
+        super().__init__(verbose=0)
+        self.n_episodes = n_episodes
+        self.on_episode = on_episode
+        self.n_finished = 0
+
+    def _on_step(self) -> bool:
+        for done, info in zip(self.locals["dones"], self.locals["infos"], strict=True):
+            if done and METRICS_KEY in info:
+                if self.on_episode is not None:
+                    self.on_episode(self.n_finished, dict(info[METRICS_KEY]))
+                self.n_finished += 1
+        # Returning False ends model.learn(): never train on more episodes than asked.
+        return self.n_finished < self.n_episodes
+
+
+def _schedule(value: Any) -> Any:
+    """``"lin_<x>"`` (the RL Zoo's notation) becomes a linear schedule from x to 0."""
+    if isinstance(value, str) and value.startswith("lin_"):
+        return LinearSchedule(start=float(value[4:]), end=0.0, end_fraction=1.0)
+    return value
+
+
+def _policy_kwargs(config: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Config-friendly ``policy_kwargs``: ``activation_fn`` may be a name (``"tanh"``)."""
+    kwargs = dict(config or {})
+    activation = kwargs.get("activation_fn")
+    if isinstance(activation, str):
+        if activation not in _ACTIVATIONS:
+            raise ValueError(
+                f"policy_kwargs.activation_fn = {activation!r}: allowed {sorted(_ACTIVATIONS)}"
+            )
+        kwargs["activation_fn"] = _ACTIVATIONS[activation]
+    return kwargs
+
+
+class SB3Agent(Agent):
+    """An SB3 algorithm behind the agent interface (subclasses fix the algorithm).
+
+    :param scenario: the scenario (server count fixes the action and observation sizes).
+    :param seed: seed of the model (network initialisation, exploration).
+    :param action_space: ``"discrete"`` (:class:`DiscreteActionWrapper`) or ``"box"``
+        (:class:`BoxActionWrapper`); restricted by the algorithm.
+    :param share_levels: share levels of the discrete wrapper.
+    :param device: torch device; ``"auto"`` takes a GPU when one is present.
+    :param policy: SB3 policy name.
+    :param policy_kwargs: SB3 ``policy_kwargs`` (``net_arch``, ``activation_fn`` by name...).
+    :param hyperparameters: any other keyword of the algorithm's constructor.
+    """
+
+    algorithm: ClassVar[type[BaseAlgorithm]]
+    allowed_action_spaces: ClassVar[tuple[str, ...]] = ("discrete",)
+
+    def __init__(
+        self,
+        scenario: ScenarioConfig,
+        seed: int = 0,
+        *,
+        action_space: str | None = None,
+        share_levels: Sequence[float] = DEFAULT_SHARE_LEVELS,
+        device: str = "auto",
+        policy: str = "MlpPolicy",
+        policy_kwargs: Mapping[str, Any] | None = None,
+        **hyperparameters: Any,
+    ) -> None:
+        super().__init__(scenario, seed)
+        self.action_space_kind = action_space or self.allowed_action_spaces[0]
+        if self.action_space_kind not in self.allowed_action_spaces:
+            raise ValueError(
+                f"action_space = {action_space!r} for {self.name}: "
+                f"allowed {list(self.allowed_action_spaces)}"
+            )
+        self.share_levels = tuple(float(x) for x in share_levels)
+        self.device = device
+        params = {key: _schedule(value) for key, value in hyperparameters.items()}
+        # A model exists from the start (built on an env of the same scenario), so that an
+        # untrained agent can act and load() has something to replace.
+        self.model: BaseAlgorithm = self.algorithm(
+            policy,
+            self._wrap(CloudEdgeEnv(scenario)),
+            seed=seed,
+            device=device,
+            policy_kwargs=_policy_kwargs(policy_kwargs),
+            verbose=0,
+            **params,
+        )
+
+    def _wrap(self, env: gym.Env) -> gym.Env:
+        if self.action_space_kind == "discrete":
+            return DiscreteActionWrapper(env, self.share_levels)
+        return BoxActionWrapper(env)
+
+    def learn(
+        self,
+        env: gym.Env,
+        n_episodes: int,
+        seed: int,
+        on_episode: EpisodeCallback | None = None,
+    ) -> None:
+        """Train ``n_episodes`` episodes (``n_episodes * n_tasks`` steps), seeded ``seed, ...``."""
+        if n_episodes < 1:
+            return
+        n_tasks = env.unwrapped.scenario.n_tasks
+        self.model.set_env(EpisodeSeedWrapper(self._wrap(env), seed))
+        # Re-seed the global generators so that training does not depend on what ran between
+        # construction and now.
+        set_random_seed(self.seed, using_cuda=self.model.device.type == "cuda")
+        self.model.action_space.seed(self.seed)
+        self.model.learn(
+            total_timesteps=n_episodes * n_tasks,
+            callback=EpisodeMetricsCallback(n_episodes, on_episode),
+        )
+
+    def act(self, observation: np.ndarray, info: Mapping[str, Any]) -> Action:
+        """The model's deterministic action, decoded to a raw ``Dict`` action."""
+        action, _ = self.model.predict(observation, deterministic=True)
+        if self.action_space_kind == "discrete":
+            n = self.n_servers
+            needs = np.asarray(observation, dtype=np.float64)[5 * n : 6 * n]
+            return decode_discrete_action(int(np.asarray(action).item()), self.share_levels, needs)
+        return decode_box_action(action, self.n_servers)
+
+    def save(self, path: str | Path) -> None:
+        """Write the model in SB3's zip format to exactly ``path``."""
+        with open(path, "wb") as handle:
+            self.model.save(handle)
+
+    def load(self, path: str | Path) -> None:
+        """Read a model written by :meth:`save` (SB3's zip format)."""
+        with open(path, "rb") as handle:
+            self.model = self.algorithm.load(handle, device=self.device)
+
+
+class PPOAgent(SB3Agent):
+    """PPO (Schulman et al. 2017) from Stable-Baselines3; discrete actions by default."""
+
+    name = "ppo"
+    algorithm = PPO
+    allowed_action_spaces = ("discrete", "box")
+
+
+class SACAgent(SB3Agent):
+    """SAC (Haarnoja et al. 2018) from Stable-Baselines3, on the Box action wrapper."""
+
+    name = "sac"
+    algorithm = SAC
+    allowed_action_spaces = ("box",)
+
+
+class QRDQNAgent(SB3Agent):
+    """QR-DQN (Dabney et al. 2018) from sb3-contrib, on the discrete action wrapper."""
+
+    name = "qrdqn"
+    algorithm = QRDQN
+    allowed_action_spaces = ("discrete",)
+
+
+__all__ = [
+    "METRICS_KEY",
+    "EpisodeMetricsCallback",
+    "EpisodeSeedWrapper",
+    "PPOAgent",
+    "QRDQNAgent",
+    "SACAgent",
+    "SB3Agent",
+]
