@@ -30,7 +30,14 @@ Why it is an upper bound (each relaxation only enlarges the feasible set or the 
    resources here (in the simulator they may hold some until their deadline).
 4. With ``integral=False`` (the default) x is continuous: the LP relaxation of the MILP.
 
-So ``bound >= the sum reward of any policy`` on that episode; ``integral=True`` tightens it.
+So ``bound >= the sum reward of any policy`` on that episode; ``integral=True`` tightens it
+(its value is HiGHS's dual bound, itself >= the MILP optimum).
+
+Assumptions the argument rests on, true of every shipped profile: compute time does not rise
+with the grant (a measured CPU profile with noisy thread timings may break this: check it
+before trusting the bound on it), and a later finish cannot make the delivery earlier (the
+terminal moves between finish and delivery, but the download takes micro- to milliseconds,
+far less than any change of compute time).
 """
 
 from __future__ import annotations
@@ -151,7 +158,11 @@ def upper_bound(
     )
     if result.status != 0 or result.x is None:
         raise RuntimeError(f"HiGHS could not solve the bound program: {result.message}")
-    return BoundResult(float(-result.fun), integral, n_vars)
+    # For a MILP, HiGHS's dual bound (>= the true optimum), not the best solution it found.
+    value = -result.fun
+    if integral and getattr(result, "mip_dual_bound", None) is not None:
+        value = -result.mip_dual_bound
+    return BoundResult(float(value), integral, n_vars)
 
 
 def episode_upper_bound(

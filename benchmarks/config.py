@@ -22,8 +22,8 @@ class ExperimentConfig:
 
     :param name: ``train`` (Fig. 3), ``tmax`` (Fig. 4) or ``load`` (Fig. 5).
     :param train_episodes: training episodes (also names the policy the tests load).
-    :param train_t_max_s: deadline during training.
-    :param train_n_tasks: tasks per training episode.
+    :param train_t_max_s: deadline during training (null: the env's).
+    :param train_n_tasks: tasks per training episode (null: the env's).
     :param bound_every: compute the clairvoyant bound of every k-th training episode (0: none).
     :param eval_episodes: evaluation episodes per grid point (tmax, load).
     :param eval_seed_base: evaluation episodes use seeds ``eval_seed_base + k`` for every agent
@@ -35,8 +35,8 @@ class ExperimentConfig:
 
     name: str = "train"
     train_episodes: int = 100
-    train_t_max_s: float = 15.0
-    train_n_tasks: int = 100
+    train_t_max_s: float | None = None
+    train_n_tasks: int | None = None
     bound_every: int = 10
     eval_episodes: int = 5
     eval_seed_base: int = 1_000_000

@@ -37,6 +37,7 @@ from agents.base import Agent, evaluate_episode, make_agent
 from agents.bound import episode_upper_bound
 from cloudedge.config import ConfigError, ScenarioConfig, scenario_from_dict
 from cloudedge.env import CloudEdgeEnv
+from cloudedge.workload import load_workload
 
 METRICS = (
     "sum_reward",
@@ -93,13 +94,12 @@ class RunSpec:
 
     @property
     def train_scenario(self) -> ScenarioConfig:
-        return scenario_from_dict(
-            {
-                **self.env_config,
-                "t_max_s": self.params["train_t_max_s"],
-                "n_tasks": self.params["train_n_tasks"],
-            }
-        )
+        overrides = {
+            key: self.params[f"train_{key}"]
+            for key in ("t_max_s", "n_tasks")
+            if self.params.get(f"train_{key}") is not None  # null: the env's own value
+        }
+        return scenario_from_dict({**self.env_config, **overrides})
 
     @property
     def train_key(self) -> str:
@@ -116,11 +116,16 @@ class RunSpec:
 
     @property
     def run_key(self) -> str:
+        """Names the run's results: a train run by what it trains and how often it bounds,
+        an evaluation run by the policy and every evaluation setting."""
+        relevant: Any = self.params
+        if self.experiment == "train":
+            relevant = {"bound_every": self.params["bound_every"]}
         return _digest(
             {
                 "train": self.train_key,
                 "experiment": self.experiment,
-                "params": self.params,
+                "params": relevant,
                 "agent_name": self.agent_name,
             }
         )
@@ -146,7 +151,7 @@ def git_commit() -> str:
     """The checkout's commit (``unknown`` outside git), recorded beside results."""
     try:
         out = subprocess.run(
-            ["git", "rev-parse", "--short=12", "HEAD"],
+            ["git", "describe", "--always", "--dirty", "--abbrev=12"],
             capture_output=True, text=True, check=True, timeout=10,
             cwd=Path(__file__).resolve().parent,
         )  # fmt: skip
@@ -175,10 +180,11 @@ def validate(
         ("train_n_tasks", 1),
         ("eval_episodes", 1),
         ("bound_every", 0),
+        ("eval_seed_base", 0),
     ):
-        if int(params[key]) < low:
+        if params[key] is not None and int(params[key]) < low:
             raise BenchError(f"experiment.{key} = {params[key]!r}: allowed >= {low}")
-    if not float(params["train_t_max_s"]) > 0:
+    if params["train_t_max_s"] is not None and not float(params["train_t_max_s"]) > 0:
         raise BenchError(f"experiment.train_t_max_s = {params['train_t_max_s']!r}: allowed > 0")
     if not params["t_max_values_s"] or any(not float(t) > 0 for t in params["t_max_values_s"]):
         raise BenchError(
@@ -202,11 +208,12 @@ def validate(
     try:
         scenario_from_dict(spec.env_config)  # the env as given, before experiment overrides
         scenario = spec.train_scenario
+        load_workload(scenario)  # a missing or malformed trace fails here, not mid-run
         for t in params["t_max_values_s"]:
             scenario.replace(t_max_s=t)
         for n in params["n_tasks_values"]:
-            scenario.replace(n_tasks=n)
-    except ConfigError as err:
+            load_workload(scenario.replace(n_tasks=n))
+    except (ConfigError, ValueError, OSError) as err:
         raise BenchError(f"env: {err}") from None
     _check_agent(spec, scenario)
     check_writable(spec.out_dir)
@@ -266,13 +273,24 @@ def _fmt(value: Any) -> Any:
 
 
 def is_complete(spec: RunSpec) -> bool:
+    """Its metrics.csv and run.json carry this run key (and, for a train run, the saved
+    policy is still the one it trained)."""
     meta = spec.run_dir / "run.json"
     if not (spec.run_dir / "metrics.csv").exists() or not meta.exists():
         return False
     try:
-        return json.loads(meta.read_text())["run_key"] == spec.run_key
+        if json.loads(meta.read_text())["run_key"] != spec.run_key:
+            return False
+        with open(spec.run_dir / "metrics.csv", newline="") as handle:
+            first = next(csv.DictReader(handle), None)
+        if first is None or first.get("run_key") != spec.run_key:
+            return False
     except (OSError, ValueError, KeyError):
         return False
+    if spec.experiment == "train":
+        key_file = spec.policy_dir / "train_key"
+        return key_file.exists() and key_file.read_text().strip() == spec.train_key
+    return True
 
 
 def cached_bound(spec: RunSpec, scenario: ScenarioConfig, env_seed: int) -> float:
@@ -321,6 +339,8 @@ def execute(spec: RunSpec, log: Any = print) -> Path:
     if is_complete(spec):
         log(f"{label} complete, skipped ({csv_path})")
         return csv_path
+    # A stale metrics.csv (another config's) must not survive a kill of this run.
+    csv_path.unlink(missing_ok=True)
     started = time.perf_counter()
     commit = git_commit()
     scenario = spec.train_scenario

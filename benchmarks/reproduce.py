@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--jobs", type=int, default=-1, help="parallel runs (-1: one per core)")
     args = parser.parse_args(argv)
-    seeds = args.seeds or (2 if args.quick else 5)
+    seeds = args.seeds if args.seeds is not None else (2 if args.quick else 5)
     agents = args.agents.split(",") if args.agents else available_agents()
     out_dir = args.out_dir or ("outputs/quick" if args.quick else "outputs")
     results = args.results or ("outputs/quick/results" if args.quick else "results")

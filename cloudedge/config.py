@@ -571,6 +571,8 @@ def _build(cls: type, data: Mapping[str, Any], path: str) -> Any:
             }
         elif isinstance(value, list):
             kwargs[key] = tuple(value)
+        elif "tuple[" in str(known[key].type) and not isinstance(value, tuple):
+            raise ConfigError(f"{sub} must be a list, got {value!r}")
         else:
             kwargs[key] = value
     try:

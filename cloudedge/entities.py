@@ -190,12 +190,21 @@ class Server:
             and request.memory_bytes <= rem.memory_bytes + tol * cap.memory_bytes
         )
 
-    def grant(self, request: Allocation) -> None:
+    def grant(self, request: Allocation) -> Allocation:
+        """Take ``request`` from what remains; return what was actually taken (a request
+        within the tolerance above what remains takes only what remains, so that releasing
+        it later cannot create resources)."""
         rem = self.remaining
-        rem.compute_units = max(0.0, rem.compute_units - request.compute_units)
-        rem.bandwidth_hz = max(0.0, rem.bandwidth_hz - request.bandwidth_hz)
-        rem.memory_bytes = max(0.0, rem.memory_bytes - request.memory_bytes)
+        granted = Allocation(
+            min(request.compute_units, rem.compute_units),
+            min(request.bandwidth_hz, rem.bandwidth_hz),
+            min(request.memory_bytes, rem.memory_bytes),
+        )
+        rem.compute_units -= granted.compute_units
+        rem.bandwidth_hz -= granted.bandwidth_hz
+        rem.memory_bytes -= granted.memory_bytes
         self._sync_row()
+        return granted
 
     def release(self, allocation: Allocation) -> None:
         """Return a task's resources (handler of the release event)."""

@@ -274,7 +274,7 @@ class Simulator:
         tl = self.timeline(i, server, request.compute_units, request.bandwidth_hz)
         deadline = t0 + self.scenario.t_max_s
         completed = tl.delivered_s <= deadline
-        server.grant(request)
+        granted = server.grant(request)
         if completed:
             server.occupy_slot(tl.finish_s)
             released = tl.delivered_s
@@ -283,7 +283,7 @@ class Simulator:
                 server.occupy_slot(min(tl.finish_s, deadline))
             released = deadline
         if commit:
-            self.schedule_release(released, server.index, request)
+            self.schedule_release(released, server.index, granted)
         pass_at_100 = server.config.pass_at_100 if completed else 0.0
         latency = tl.delivered_s - t0
         propagation = (tl.d1_m + (tl.d2_m if math.isfinite(tl.d2_m) else 0.0)) / SPEED_OF_LIGHT_MPS

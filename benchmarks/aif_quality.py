@@ -1,0 +1,222 @@
+"""How well and how fast the AIF agent learns the paper scenario (t_max 15 s, 100 tasks).
+
+Usage: ``python -m benchmarks.aif_quality [--seeds 5] [--episodes 60] [--set key=value ...]``.
+
+For each seed the agent of ``conf/agent/aif.yaml`` (plus ``--set`` overrides) trains for
+``--episodes`` episodes (Algorithm 1; its first ``seed_episodes`` are random). Every training
+episode's sum reward is divided by a reference on the same episode (same environment seed):
+the clairvoyant upper bound of ``agents/bound.py`` (LP relaxation, HiGHS) when that module
+exists, else a capacity-aware greedy (an edge with memory left, a 0.05 share of compute and
+bandwidth, exactly the memory need; sum reward ~33 on this scenario). Printed: the sum reward
+and fraction per episode and seed, the first episode from which the fraction stays >= the
+threshold (target: by episode 50), seconds per episode (acting + refit) and the heuristics'
+fractions on the same episodes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import yaml
+
+from agents.base import evaluate_episode, make_agent
+from cloudedge import CloudEdgeEnv
+
+CONF = Path(__file__).resolve().parents[1] / "conf" / "agent"
+HEURISTICS = ("random", "round_robin", "greedy_latency", "edge_first")
+
+
+def parse_overrides(pairs: list[str]) -> dict[str, Any]:
+    """``["horizon=16", "expl_scale=0.1"]`` -> values parsed as YAML scalars."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise SystemExit(f"--set expects key=value, got {pair!r}")
+        out[key.strip()] = yaml.safe_load(value)
+    return out
+
+
+def greedy_sum_reward(env: CloudEdgeEnv, seed: int) -> float:
+    """Capacity-aware greedy: first edge (then the cloud) that can hold the task, 0.05 of its
+    compute and bandwidth (capped by what remains), exactly the memory need."""
+    n = env.n_servers
+    order = [*range(1, n), 0]
+    obs, info = env.reset(seed=seed)
+    done = False
+    while not done:
+        mask = info["action_mask"]
+        server = next((j for j in order if mask[j]), order[0])
+        remaining = obs[n : 4 * n].reshape(3, n)[:, server]
+        share = [min(0.05, remaining[0]), min(0.05, remaining[1]), min(1.0, obs[5 * n + server])]
+        obs, _, done, _, info = env.step({"server": server, "share": np.array(share, np.float32)})
+    return float(info["episode"]["sum_reward"])
+
+
+class Reference:
+    """Per-episode reference sum reward: the upper bound if available, else the greedy."""
+
+    def __init__(self, env: CloudEdgeEnv, kind: str) -> None:
+        self.env = env
+        self.kind = kind
+        if kind == "bound":
+            from agents.bound import episode_upper_bound
+
+            self._bound = episode_upper_bound
+
+    def __call__(self, seed: int) -> float:
+        if self.kind == "bound":
+            return self._bound(self.env.scenario, seed).upper_bound
+        return greedy_sum_reward(self.env, seed)
+
+
+def stays_from(fractions: list[float], threshold: float) -> int | None:
+    """First episode from which every later fraction is >= threshold (None: never)."""
+    first = None
+    for i in range(len(fractions) - 1, -1, -1):
+        if fractions[i] < threshold:
+            break
+        first = i
+    return first
+
+
+def run_seed(
+    seed: int, episodes: int, overrides: dict[str, Any], reference: Reference
+) -> dict[str, Any]:
+    """Train one agent; return its per-episode rewards, env seeds and timings."""
+    env = CloudEdgeEnv(t_max_s=15.0, n_tasks=100)
+    config = yaml.safe_load((CONF / "aif.yaml").read_text())
+    config.update(overrides)
+    agent = make_agent(config, env.scenario, seed=seed)
+    base = 1000 * (seed + 1)
+    rewards: list[float] = []
+    fit_seconds: list[float] = []
+    stamps = [time.perf_counter()]
+
+    def on_episode(i: int, metrics: dict[str, float]) -> None:
+        rewards.append(metrics["sum_reward"])
+        stamps.append(time.perf_counter())
+        fit_seconds.append(agent.last_fit.get("seconds", 0.0))  # the previous episode's refit
+
+    agent.learn(env, episodes, seed=base, on_episode=on_episode)
+    fit_seconds = [*fit_seconds[1:], agent.last_fit.get("seconds", 0.0)]
+    learn_seconds = time.perf_counter() - stamps[0]
+    env_seeds = [base + i for i in range(episodes)]
+    refs = [reference(s) for s in env_seeds]
+    return {
+        "rewards": rewards,
+        "env_seeds": env_seeds,
+        "reference": refs,
+        "fractions": [r / ref for r, ref in zip(rewards, refs, strict=True)],
+        "seconds_per_episode": learn_seconds / episodes,
+        "fit_seconds_per_episode": float(np.mean(fit_seconds)),
+        "seed_episodes": agent.config.seed_episodes,
+    }
+
+
+def heuristic_fractions(env_seeds: list[int], refs: list[float], seed: int) -> dict[str, float]:
+    """Mean fraction of each heuristic on the given episodes."""
+    if importlib.util.find_spec("agents.heuristics") is None:
+        return {}
+    env = CloudEdgeEnv(t_max_s=15.0, n_tasks=100)
+    out = {}
+    for name in HEURISTICS:
+        path = CONF / f"{name}.yaml"
+        if not path.exists():
+            continue
+        agent = make_agent(yaml.safe_load(path.read_text()), env.scenario, seed=seed)
+        fractions = [
+            evaluate_episode(agent, env, s)["sum_reward"] / ref
+            for s, ref in zip(env_seeds, refs, strict=True)
+        ]
+        out[name] = float(np.mean(fractions))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--episodes", type=int, default=60)
+    parser.add_argument("--threshold", type=float, default=0.95)
+    parser.add_argument("--reference", choices=("auto", "bound", "greedy"), default="auto")
+    parser.add_argument(
+        "--set",
+        nargs="*",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override conf/agent/aif.yaml values, e.g. --set horizon=16",
+    )
+    args = parser.parse_args(argv)
+    if args.seeds < 1 or args.episodes < 1:
+        parser.error("--seeds and --episodes must be >= 1")
+    torch.set_num_threads(1)
+    overrides = parse_overrides(args.set)
+    kind = args.reference
+    if kind == "auto":
+        kind = "bound" if importlib.util.find_spec("agents.bound") is not None else "greedy"
+    start = time.perf_counter()
+    env = CloudEdgeEnv(t_max_s=15.0, n_tasks=100)
+    reference = Reference(env, kind)
+    print(
+        f"AIF on the paper scenario (t_max 15 s, 100 tasks); reference = {kind}; "
+        f"{args.seeds} seeds x {args.episodes} episodes; overrides {overrides or 'none'}"
+    )
+    runs = []
+    for seed in range(args.seeds):
+        runs.append(run_seed(seed, args.episodes, overrides, reference))
+        run = runs[-1]
+        print(
+            f"  seed {seed}: {run['seconds_per_episode']:.2f} s/episode "
+            f"(refit {run['fit_seconds_per_episode']:.2f} s)",
+            flush=True,
+        )
+
+    head = " ".join(f"{'R s' + str(s):>7} {'f s' + str(s):>6}" for s in range(args.seeds))
+    print(f"\n{'episode':>7} {head} {'mean f':>7}")
+    for i in range(args.episodes):
+        cells = " ".join(f"{r['rewards'][i]:>7.2f} {r['fractions'][i]:>6.3f}" for r in runs)
+        mean = np.mean([r["fractions"][i] for r in runs])
+        print(f"{i:>7} {cells} {mean:>7.3f}")
+
+    print(
+        f"\nfirst episode from which the fraction stays >= {args.threshold} (seed episodes "
+        f"are random; target: by episode 50):"
+    )
+    for seed, run in enumerate(runs):
+        first = stays_from(run["fractions"], args.threshold)
+        last = run["fractions"][-min(10, args.episodes) :]
+        print(
+            f"  seed {seed}: {first if first is not None else 'never':>5}   mean of the last "
+            f"{len(last)}: {np.mean(last):.3f}   min: {np.min(last):.3f}"
+        )
+    mean_curve = list(np.mean([r["fractions"] for r in runs], axis=0))
+    first = stays_from(mean_curve, args.threshold)
+    print(f"  mean over seeds: {first if first is not None else 'never'}")
+    spe = np.mean([r["seconds_per_episode"] for r in runs])
+    fit = np.mean([r["fit_seconds_per_episode"] for r in runs])
+    print(f"seconds per training episode: {spe:.2f} (of which refit {fit:.2f})")
+
+    seeds = [s for r in runs for s in r["env_seeds"]]
+    refs = [x for r in runs for x in r["reference"]]
+    heur = heuristic_fractions(seeds, refs, seed=0)
+    if heur:
+        print(
+            "heuristics on the same episodes (mean fraction): "
+            + ", ".join(f"{k} {v:.3f}" for k, v in heur.items())
+        )
+    print(
+        f"mean reference sum reward: {np.mean(refs):.2f}; wall time "
+        f"{time.perf_counter() - start:.0f} s"
+    )
+    return 0 if all(math.isfinite(f) for r in runs for f in r["fractions"]) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
