@@ -199,6 +199,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=3, help="calibrate: seeds per learner")
     args = parser.parse_args(argv)
     names = args.agents.split(",") if args.agents else None
+    import torch
+
+    torch.set_num_threads(1)  # as the harness runs: one thread per run, reproducible
     try:
         agents = agent_configs(names)
         env = _env(args.env_override)
@@ -268,8 +271,12 @@ def calibrate(
         "# '*' rows: heuristics and the simulator are deterministic on one machine, so their",
         "# band is exact up to float formatting.",
     ]
+    kept = []
+    if path.exists():  # keep the bands of learners not recalibrated now
+        old = pd.read_csv(path, comment="#")
+        kept = old[(old["agent"] != "*") & ~old["agent"].isin(list(agents))].to_dict("records")
     frame = pd.DataFrame([{"agent": "*", "metric": "*", "abs_tol": 0.0, "rel_tol": 1e-9},
-                          *rows])  # fmt: skip
+                          *kept, *rows])  # fmt: skip
     atomic_write_text(path, "\n".join(header) + "\n" + frame.to_csv(index=False))
     print(f"wrote {path}:\n{frame.to_string(index=False)}")
     return 0
