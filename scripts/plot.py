@@ -51,7 +51,8 @@ def _agents(frame: pd.DataFrame) -> list[str]:
 
 def _curves(frame: pd.DataFrame, x: str, title: str, xlabel: str, smooth: int = 1) -> plt.Figure:
     fig, axes = plt.subplots(1, 4, figsize=(18, 4))
-    for agent in _agents(frame):
+    colours = plt.get_cmap("tab20")  # 20 distinct colours: more agents than the default 10
+    for index, agent in enumerate(_agents(frame)):
         rows = frame[frame["agent"] == agent]
         # One value per (seed, x): the mean over evaluation episodes at that point.
         table = rows.groupby(["seed", x])[[m for m, _ in PANELS]].mean()
@@ -62,7 +63,7 @@ def _curves(frame: pd.DataFrame, x: str, title: str, xlabel: str, smooth: int = 
                 frame_ = pd.DataFrame(matrix.T).rolling(smooth, min_periods=1, center=True)
                 matrix = frame_.mean().to_numpy().T
             mean, low, high = band(matrix)
-            (line,) = ax.plot(xs, mean, label=agent)
+            (line,) = ax.plot(xs, mean, label=agent, color=colours(index % 20))
             ax.fill_between(xs, low, high, color=line.get_color(), alpha=0.2)
             ax.set_title(label)
             ax.set_xlabel(xlabel)
