@@ -95,8 +95,16 @@ def make_agent(config: Mapping[str, Any], scenario: ScenarioConfig, seed: int = 
     :raises ValueError: when ``_target_`` is missing, cannot be imported or is not an Agent.
     """
     params = dict(config)
-    target = params.pop("_target_", None)
+    cls = agent_class(params.pop("_target_", None))
     params.pop("name", None)
+    return cls(scenario, seed=seed, **params)
+
+
+def agent_class(target: object) -> type[Agent]:
+    """The :class:`Agent` subclass a ``_target_`` (``"package.module.Class"``) names.
+
+    :raises ValueError: when it is malformed, cannot be imported or is not an Agent.
+    """
     if not isinstance(target, str) or "." not in target:
         raise ValueError(f"agent config needs '_target_: package.module.Class', got {target!r}")
     module_name, _, class_name = target.rpartition(".")
@@ -106,4 +114,4 @@ def make_agent(config: Mapping[str, Any], scenario: ScenarioConfig, seed: int = 
         raise ValueError(f"agent _target_ {target!r} cannot be imported: {err}") from None
     if not (isinstance(cls, type) and issubclass(cls, Agent)):
         raise ValueError(f"agent _target_ {target!r} is not a subclass of agents.base.Agent")
-    return cls(scenario, seed=seed, **params)
+    return cls

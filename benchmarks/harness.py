@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import cloudedge
-from agents.base import Agent, evaluate_episode, make_agent
+from agents.base import Agent, agent_class, evaluate_episode, make_agent
 from agents.bound import episode_upper_bound
 from cloudedge.config import ConfigError, ScenarioConfig, scenario_from_dict
 from cloudedge.env import CloudEdgeEnv
@@ -461,10 +461,8 @@ def _evaluate(
 
 def agent_accepts(agent_config: Mapping[str, Any]) -> list[str]:
     """The parameter names an agent's constructor takes (for error messages and docs)."""
-    target = str(agent_config.get("_target_", ""))
-    module, _, cls = target.rpartition(".")
     try:
-        obj = getattr(__import__(module, fromlist=[cls]), cls)
-    except (ImportError, AttributeError, ValueError):
+        cls = agent_class(agent_config.get("_target_"))
+    except ValueError:
         return []
-    return [p for p in inspect.signature(obj).parameters if p not in ("scenario", "seed")]
+    return [p for p in inspect.signature(cls).parameters if p not in ("scenario", "seed")]
