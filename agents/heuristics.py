@@ -169,13 +169,20 @@ class EdgeFirstAgent(_CapacityAware):
     name = "edge_first"
 
     def act(self, observation: np.ndarray, info: Mapping[str, Any]) -> Action:
-        feasible = self.feasible(info, self.n_servers)
-        pass_at_100 = np.array([s.pass_at_100 for s in self.scenario.servers])
-        distance = self.view.block(observation, 0)
-        # Sort by pass@100 (descending), then distance (ascending); take the first feasible.
-        order = np.lexsort((distance, -pass_at_100))
-        server = next((int(j) for j in order if feasible[j]), int(order[0]))
-        return self.allocate(observation, server)
+        return self.allocate(observation, edge_first_server(self, observation, info))
+
+
+def edge_first_server(
+    agent: _CapacityAware, observation: np.ndarray, info: Mapping[str, Any]
+) -> int:
+    """The edge-first rule: the feasible server with the highest pass@100, nearest first
+    among equals (the most preferred server when none is feasible)."""
+    feasible = agent.feasible(info, agent.n_servers)
+    pass_at_100 = np.array([s.pass_at_100 for s in agent.scenario.servers])
+    distance = agent.view.block(observation, 0)
+    # Sort by pass@100 (descending), then distance (ascending); take the first feasible.
+    order = np.lexsort((distance, -pass_at_100))
+    return next((int(j) for j in order if feasible[j]), int(order[0]))
 
 
 class MyopicOracleAgent(_CapacityAware):
@@ -229,5 +236,5 @@ class MyopicOracleAgent(_CapacityAware):
                         {"server": server, "share": np.array(shares, np.float32)},
                     )
         if best is None:  # nothing completes: fall back to the capacity-aware edge-first rule
-            return EdgeFirstAgent.act(self, observation, info)  # type: ignore[arg-type]
+            return self.allocate(observation, edge_first_server(self, observation, info))
         return best[1]

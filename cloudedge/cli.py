@@ -1,9 +1,9 @@
 """``cloudedge`` command line.
 
 * ``cloudedge episode`` runs episodes of a scenario and prints their metrics: by default the
-  paper scenario with a uniformly random policy (``benchmarks.random_episodes``); ``--scenario``
-  picks a named scenario or a scenario YAML, ``--profile`` puts every server on a profile CSV
-  (e.g. one measured by ``cloudedge profile``), ``--agent`` picks a heuristic of
+  paper scenario with the uniformly random policy (``agents.heuristics.RandomAgent``);
+  ``--scenario`` picks a named scenario or a scenario YAML, ``--profile`` puts every server on
+  a profile CSV (e.g. one measured by ``cloudedge profile``), ``--agent`` picks a heuristic of
   ``agents.heuristics``.
 * ``cloudedge profile`` measures a compute-time profile of GPT-J generation on this machine
   (:mod:`cloudedge.profiler`).
@@ -67,17 +67,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "episode":
         if args.episodes < 1:
             parser.error(f"--episodes = {args.episodes}: allowed >= 1")
-        if args.scenario is None and args.profile is None and args.agent == "random":
-            from benchmarks.random_episodes import main as run_random
-
-            return run_random(
-                [
-                    f"--episodes={args.episodes}",
-                    f"--seed={args.seed}",
-                    f"--t-max={15.0 if args.t_max is None else args.t_max}",
-                    f"--n-tasks={100 if args.n_tasks is None else args.n_tasks}",
-                ]
-            )
         return _run_episodes(args)
     return 2  # pragma: no cover (argparse rejects unknown commands)
 
@@ -100,7 +89,7 @@ def _heuristics() -> dict[str, type]:
 
 
 def _run_episodes(args: argparse.Namespace) -> int:
-    """``cloudedge episode`` with a scenario, profile or agent other than the defaults."""
+    """``cloudedge episode``: the chosen heuristic on the chosen scenario."""
     from agents.base import evaluate_episode
     from cloudedge.config import ConfigError, load_scenario_yaml
     from cloudedge.env import CloudEdgeEnv, make_scenario

@@ -52,11 +52,14 @@ def summary_table(results: Path) -> pd.DataFrame:
         path = results / f"{experiment}.csv"
         if not path.exists():
             continue
-        seeds = per_seed(pd.read_csv(path), experiment)
+        frame = pd.read_csv(path)
+        seeds = per_seed(frame, experiment)
         point_keys = [] if experiment == "train" else ["t_max_s", "n_tasks"]
+        if experiment == "train":  # the training point, from the data (the env's t_max, tasks)
+            rows += _training_dynamics(frame)
         for key, group in seeds.groupby(["agent", *point_keys]):
             key = key if isinstance(key, tuple) else (key,)
-            t_max, n_tasks = (15.0, 100) if experiment == "train" else key[1:]
+            t_max, n_tasks = _train_point(frame) if experiment == "train" else key[1:]
             for metric in METRICS:
                 point, low, high = mean_ci(group[metric].to_numpy(), "iqm")
                 rows.append({
@@ -75,6 +78,61 @@ def summary_table(results: Path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _train_point(frame: pd.DataFrame) -> tuple[float, int]:
+    """The (t_max_s, n_tasks) a training CSV was run at; it must be a single point."""
+    points = frame[["t_max_s", "n_tasks"]].drop_duplicates()
+    if len(points) != 1:
+        raise ValueError(f"train.csv mixes training points: {points.to_dict('records')}")
+    return float(points["t_max_s"].iloc[0]), int(points["n_tasks"].iloc[0])
+
+
+#: An agent has converged at the first episode from which its running mean of sum reward
+#: (window ``CONVERGENCE_WINDOW``) stays within ``CONVERGENCE_TOLERANCE`` of its final level.
+CONVERGENCE_WINDOW = 10
+CONVERGENCE_TOLERANCE = 0.05
+
+
+def convergence_episode(rewards: np.ndarray) -> float:
+    """The last episode of the first 10-episode window from which the running mean of
+    ``rewards`` stays within 5% of the final level (the mean of the last 10% of episodes);
+    NaN when it never settles."""
+    n = len(rewards)
+    final = float(np.mean(rewards[n - max(1, math.ceil(n * FINAL_FRACTION)) :]))
+    window = min(CONVERGENCE_WINDOW, n)
+    running = np.convolve(rewards, np.ones(window) / window, mode="valid")  # ends at ep i+w-1
+    inside = np.abs(running - final) <= CONVERGENCE_TOLERANCE * max(abs(final), 1e-9)
+    outside = np.flatnonzero(~inside)
+    first = 0 if outside.size == 0 else int(outside[-1]) + 1
+    return float(first + window - 1) if first < len(running) else math.nan
+
+
+def _training_dynamics(frame: pd.DataFrame) -> list[dict]:
+    """Per agent: the convergence episode and the jitter (std of sum reward over the last 10%
+    of episodes), each an IQM over seeds, as ``experiment = "dynamics"`` rows."""
+    rows = []
+    t_max, n_tasks = _train_point(frame)
+    last = frame["episode"].max()
+    start = last - max(1, math.ceil((last + 1) * FINAL_FRACTION)) + 1
+    for agent, group in frame.groupby("agent"):
+        per_seed_values: dict[str, list[float]] = {
+            "convergence_episode": [],
+            "final_reward_std": [],
+        }
+        for _, run in group.sort_values("episode").groupby("seed"):
+            rewards = run["sum_reward"].to_numpy()
+            per_seed_values["convergence_episode"].append(convergence_episode(rewards))
+            tail = run.loc[run["episode"] >= start, "sum_reward"].to_numpy()
+            per_seed_values["final_reward_std"].append(float(np.std(tail)))
+        for metric, values in per_seed_values.items():
+            point, low, high = mean_ci(np.asarray(values), "iqm")  # NaN seeds are left out
+            rows.append({
+                "experiment": "dynamics", "agent": agent, "t_max_s": t_max, "n_tasks": n_tasks,
+                "metric": metric, "iqm": point, "ci_low": low, "ci_high": high,
+                "n_seeds": int(np.isfinite(values).sum()),
+            })  # fmt: skip
+    return rows
+
+
 @dataclass(frozen=True)
 class Claim:
     """One claim of the paper, with the code that checks it on our summary."""
@@ -88,16 +146,19 @@ def _value(
     experiment: str,
     agent: str,
     metric: str,
-    t_max: float = 15.0,
-    n_tasks: int = 100,
+    t_max: float | None = None,
+    n_tasks: int | None = None,
 ) -> float:
+    """The IQM of one cell; ``t_max``/``n_tasks`` of None match any (train has one point)."""
     rows = summary[
         (summary["experiment"] == experiment)
         & (summary["agent"] == agent)
         & (summary["metric"] == metric)
-        & (summary["t_max_s"] == t_max)
-        & (summary["n_tasks"] == n_tasks)
     ]
+    if t_max is not None:
+        rows = rows[rows["t_max_s"] == t_max]
+    if n_tasks is not None:
+        rows = rows[rows["n_tasks"] == n_tasks]
     return float(rows["iqm"].iloc[0]) if len(rows) else math.nan
 
 
@@ -132,6 +193,54 @@ def _approx(agent: str, metric: str, target: float, tol: float) -> Callable:
         return f"{agent}: {_fmt(v)} (paper ~{target:g}, tolerance {tol:g})", _verdict(ok)
 
     return check
+
+
+def _converges_near(agent: str, episode: int, tolerance: int) -> Callable:
+    def check(s: pd.DataFrame) -> tuple[str, str]:
+        v = _value(s, "dynamics", agent, "convergence_episode")
+        n = int(s.loc[s["experiment"] == "dynamics", "n_seeds"].max()) if _present(v) else 0
+        ok = abs(v - episode) <= tolerance if _present(v) else None
+        text = (
+            f"{agent}: episode {_fmt(v)} (10-episode running mean within "
+            f"{CONVERGENCE_TOLERANCE:.0%} of its final level; IQM over {n} seeds)"
+        )
+        return text, _verdict(ok)
+
+    return check
+
+
+def _drls_jitter_more(s: pd.DataFrame) -> tuple[str, str]:
+    aif = _value(s, "dynamics", "aif", "final_reward_std")
+    drls = {a: _value(s, "dynamics", a, "final_reward_std") for a in DRL}
+    text = "std of sum reward over the last 10% of episodes: AIF " + _fmt(aif) + "; "
+    text += ", ".join(f"{a} {_fmt(v)}" for a, v in drls.items())
+    present = _present(aif, *drls.values())
+    return text, _verdict(all(v > aif for v in drls.values()) if present else None)
+
+
+def _aif_pass_above_drls(s: pd.DataFrame) -> tuple[str, str]:
+    aif = _value(s, "train", "aif", "avg_pass_at_100")
+    drls = {a: _value(s, "train", a, "avg_pass_at_100") for a in DRL}
+    text = f"AIF {_fmt(aif)}; " + ", ".join(f"{a} {_fmt(v)}" for a, v in drls.items())
+    present = _present(aif, *drls.values())
+    return text, _verdict(all(aif > v for v in drls.values()) if present else None)
+
+
+def _drl_reward_rises_below_aif(s: pd.DataFrame) -> tuple[str, str]:
+    rows = s[(s["experiment"] == "load") & (s["metric"] == "sum_reward")]
+    if rows.empty or not {"aif", *DRL} <= set(rows["agent"]):
+        return "n/a", _verdict(None)
+    pivot = rows.pivot_table(index="n_tasks", columns="agent", values="iqm").sort_index()
+    parts, ok = [], True
+    for a in DRL:
+        rises = float(pivot[a].iloc[-1]) > float(pivot[a].iloc[0])
+        below = bool((pivot[a] < pivot["aif"]).all())
+        ok = ok and rises and below
+        parts.append(
+            f"{a} {_fmt(pivot[a].iloc[0])}->{_fmt(pivot[a].iloc[-1])} (below AIF at every load: "
+            f"{below})"
+        )
+    return "; ".join(parts), _verdict(ok)
 
 
 def _nothing_at_tmax_le_2(s: pd.DataFrame) -> tuple[str, str]:
@@ -228,16 +337,28 @@ def _aif_latency_rises(s: pd.DataFrame) -> tuple[str, str]:
 
 
 CLAIMS = (
+    Claim("Fig. 3: AIF converges near episode 200", _converges_near("aif", 200, 50)),
     Claim("Fig. 3: AIF's final training reward is above every DRL's", _train_above_drls),
     Claim("Fig. 3: AIF completes ~99% of tasks", _approx("aif", "completion_rate", 0.99, 0.03)),
     Claim("Fig. 3: Rainbow completes ~85%", _approx("rainbow", "completion_rate", 0.85, 0.05)),
     Claim("Fig. 3: PPO completes ~90%", _approx("ppo", "completion_rate", 0.90, 0.05)),
     Claim("Fig. 3: SAC completes ~80%", _approx("sac", "completion_rate", 0.80, 0.05)),
     Claim("Fig. 3: AIF's average latency ~8 s", _approx("aif", "avg_latency_s", 8.0, 1.0)),
+    Claim("Fig. 3: Rainbow's average latency ~8 s", _approx("rainbow", "avg_latency_s", 8.0, 1.0)),
+    Claim("Fig. 3: PPO's average latency ~8 s", _approx("ppo", "avg_latency_s", 8.0, 1.0)),
     Claim("Fig. 3: SAC's average latency ~10 s", _approx("sac", "avg_latency_s", 10.0, 1.0)),
+    Claim("Fig. 3: the DRLs jitter (more than AIF) late in training", _drls_jitter_more),
     Claim("Fig. 3: AIF's average pass@100 ~0.175", _approx("aif", "avg_pass_at_100", 0.175, 0.01)),
+    Claim(
+        "Fig. 3: Rainbow's average pass@100 ~0.15",
+        _approx("rainbow", "avg_pass_at_100", 0.15, 0.01),
+    ),
     Claim("Fig. 3: PPO's average pass@100 ~0.15", _approx("ppo", "avg_pass_at_100", 0.15, 0.01)),
     Claim("Fig. 3: SAC's average pass@100 ~0.14", _approx("sac", "avg_pass_at_100", 0.14, 0.01)),
+    Claim(
+        "Fig. 3: AIF's pass@100 is above every DRL's (it sends more to the edge)",
+        _aif_pass_above_drls,
+    ),
     Claim("Fig. 4: at t_max <= 2 s nothing completes", _nothing_at_tmax_le_2),
     Claim("Fig. 4: at 3 <= t_max <= 9 s completion is capped near 20%", _capped_3_to_9),
     Claim(
@@ -246,6 +367,10 @@ CLAIMS = (
     ),
     Claim("Fig. 4: at t_max >= 10 s only AIF completes ~100%", _only_aif_full_at_10),
     Claim("Fig. 5: AIF's sum reward is the highest and flat across loads", _aif_highest_flat),
+    Claim(
+        "Fig. 5: the DRLs' sum reward rises with load without reaching AIF's",
+        _drl_reward_rises_below_aif,
+    ),
     Claim(
         "Fig. 5: completion rate falls with load for every agent",
         _falls_with_load("completion_rate"),

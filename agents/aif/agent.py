@@ -23,7 +23,7 @@ import dataclasses
 import math
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +46,12 @@ from cloudedge.metrics import TaskStatus
 
 @dataclass(frozen=True)
 class AIFConfig:
-    """Every hyperparameter of the agent; conf/agent/aif.yaml gives each one's source."""
+    """Every hyperparameter of the agent; conf/agent/aif.yaml gives each one's source.
+
+    The planner's settings are a :class:`PlannerConfig` (its defaults are the agent's); the
+    YAML file and the constructor take all of them as one flat set of names
+    (:meth:`from_params`, :meth:`as_params`).
+    """
 
     # Generative model.
     n_members: int = 5
@@ -63,30 +68,37 @@ class AIFConfig:
     max_train_steps: int = 400
     grad_clip: float = 1000.0
     reinit_each_episode: bool = False
-    # Planner.
-    n_iterations: int = 10
-    n_candidates: int = 250
-    n_elites: int = 25
-    keep_elites: bool = True
-    horizon: int = 32
-    expl_scale: float = 0.1
-    init_share: float = 0.1
-    init_logit_std: float = 2.0
-    min_logit_std: float = 0.01
-    server_smoothing: float = 0.5
-    min_latency_s: float = 0.1
     # Loop.
     seed_episodes: int = 3
     seed_actions: str = "prior"
     buffer_size: int = 100_000
+    # Planner.
+    planner: PlannerConfig = field(default_factory=PlannerConfig)
 
     def __post_init__(self) -> None:
         if self.seed_actions not in ("prior", "uniform"):
             raise ValueError(f"seed_actions must be 'prior' or 'uniform': {self.seed_actions!r}")
 
-    def planner(self) -> PlannerConfig:
-        names = {f.name for f in dataclasses.fields(PlannerConfig)}
-        return PlannerConfig(**{k: v for k, v in dataclasses.asdict(self).items() if k in names})
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> AIFConfig:
+        """The config from flat names (unknown names raise ``TypeError``)."""
+        planner_names = {f.name for f in dataclasses.fields(PlannerConfig)}
+        planner = PlannerConfig(**{k: v for k, v in params.items() if k in planner_names})
+        rest = {k: v for k, v in params.items() if k not in planner_names}
+        if "planner" in rest:
+            raise TypeError("AIFConfig: give the planner's settings by name, not as 'planner'")
+        return cls(**rest, planner=planner)
+
+    def as_params(self) -> dict[str, Any]:
+        """The flat names and values :meth:`from_params` reads back."""
+        flat = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        flat.update(dataclasses.asdict(flat.pop("planner")))
+        return flat
+
+    @classmethod
+    def param_names(cls) -> set[str]:
+        """Every flat hyperparameter name."""
+        return set(cls().as_params())
 
 
 class Buffer:
@@ -179,14 +191,15 @@ class AIFAgent(Agent):
     :param scenario: the scenario (only its server count is used).
     :param seed: seeds the network initialisation, the seed episodes' random actions, the
         training shuffles and the planner's draws.
-    :param params: fields of :class:`AIFConfig` (unknown names raise ``TypeError``).
+    :param params: hyperparameters by flat name (:meth:`AIFConfig.from_params`; unknown
+        names raise ``TypeError``).
     """
 
     name = "aif"
 
     def __init__(self, scenario: ScenarioConfig, seed: int = 0, **params: Any) -> None:
         super().__init__(scenario, seed)
-        self.config = AIFConfig(**params)
+        self.config = AIFConfig.from_params(params)
         self.obs_dim = 6 * self.n_servers + 5
         self.buffer = Buffer(self.obs_dim, self.config.buffer_size)
         self.episodes_trained = 0
@@ -210,7 +223,7 @@ class AIFAgent(Agent):
             )
         self.model.eval()
         self.optimizer = make_optimizer(self.model, cfg.learning_rate, cfg.adam_eps)
-        self.planner = CEMPlanner(self.model, cfg.planner(), seed=self.seed)
+        self.planner = CEMPlanner(self.model, cfg.planner, seed=self.seed)
 
     # -- acting -----------------------------------------------------------------------------
     def act(self, observation: np.ndarray, info: Mapping[str, Any]) -> Action:
@@ -226,7 +239,8 @@ class AIFAgent(Agent):
         if cfg.seed_actions == "uniform":
             share = rng.uniform(0.0, 1.0, 3)
         else:
-            z = math.log(cfg.init_share / (1.0 - cfg.init_share)) + cfg.init_logit_std * (
+            prior = cfg.planner  # q(pi) at the start of a decision
+            z = math.log(prior.init_share / (1.0 - prior.init_share)) + prior.init_logit_std * (
                 rng.standard_normal(3)
             )
             share = 1.0 / (1.0 + np.exp(-z))
@@ -299,7 +313,7 @@ class AIFAgent(Agent):
         """Model weights, normaliser statistics, optimiser state and config (not the buffer)."""
         torch.save(
             {
-                "config": dataclasses.asdict(self.config),
+                "config": self.config.as_params(),
                 "n_servers": self.n_servers,
                 "seed": self.seed,
                 "episodes_trained": self.episodes_trained,
@@ -317,7 +331,7 @@ class AIFAgent(Agent):
                 f"{path} holds an agent for {state['n_servers']} servers, this scenario has "
                 f"{self.n_servers}"
             )
-        self.config = AIFConfig(**state["config"])
+        self.config = AIFConfig.from_params(state["config"])
         self.seed = int(state["seed"])
         self.episodes_trained = int(state["episodes_trained"])
         self._build()

@@ -85,7 +85,8 @@ STATE_DIMS = slice(0, 3)  # change of the chosen server's remaining C, W, M
 
 @dataclass(frozen=True)
 class PlannerConfig:
-    """CEM planner settings (sources in conf/agent/aif.yaml).
+    """CEM planner settings. The defaults are the agent's (AIFAgent takes them from here);
+    conf/agent/aif.yaml gives each one's source and why it departs from the reference.
 
     :param n_iterations: I, optimisation iterations per decision.
     :param n_candidates: J, candidates sampled per iteration.
@@ -100,13 +101,13 @@ class PlannerConfig:
     :param min_latency_s: predicted latencies are floored here before 1/L.
     """
 
-    n_iterations: int = 5
-    n_candidates: int = 500
-    n_elites: int = 50
+    n_iterations: int = 10
+    n_candidates: int = 250
+    n_elites: int = 25
     keep_elites: bool = True
     horizon: int = 32
-    expl_scale: float = 1.0
-    init_share: float = 0.5
+    expl_scale: float = 0.1
+    init_share: float = 0.1
     init_logit_std: float = 2.0
     min_logit_std: float = 0.01
     server_smoothing: float = 0.5

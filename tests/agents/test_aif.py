@@ -127,12 +127,20 @@ def test_act_is_deterministic_and_ignores_info() -> None:
 def test_make_agent_builds_it_from_the_config_file_with_every_field() -> None:
     config = yaml.safe_load(CONF.read_text())
     assert config["_target_"] == "agents.aif.agent.AIFAgent"
-    fields = {f for f in AIFConfig.__dataclass_fields__}
-    assert set(config) - {"_target_"} == fields  # every hyperparameter is in the file
+    assert set(config) - {"_target_"} == AIFConfig.param_names()  # every one is in the file
     agent = make_agent(config, CloudEdgeEnv(n_tasks=5).scenario, seed=3)
     assert isinstance(agent, AIFAgent) and agent.seed == 3
-    assert agent.config == AIFConfig(**{k: v for k, v in config.items() if k != "_target_"})
+    params = {k: v for k, v in config.items() if k != "_target_"}
+    assert agent.config == AIFConfig.from_params(params)
     assert agent.config == AIFConfig()  # the file holds the defaults
+    assert AIFConfig.from_params(agent.config.as_params()) == agent.config
+
+
+def test_planner_settings_reach_the_planner_by_their_flat_names() -> None:
+    agent = AIFAgent(small_env().scenario, seed=0, n_members=2, n_hidden=8, horizon=4,
+                     n_iterations=2)  # fmt: skip
+    assert agent.planner.config.horizon == 4 and agent.planner.config.n_iterations == 2
+    assert agent.planner.config.n_candidates == PlannerConfig().n_candidates
 
 
 def test_unknown_hyperparameter_is_rejected() -> None:
@@ -213,7 +221,13 @@ class ToyPlanner(CEMPlanner):
 
 def test_cem_finds_the_known_best_hybrid_action() -> None:
     model = EnsembleModel(5, n_members=2, n_hidden=8)
-    planner = ToyPlanner(model, PlannerConfig(n_iterations=6, n_candidates=300), seed=0)
+    planner = ToyPlanner(
+        model,
+        PlannerConfig(
+            n_iterations=6, n_candidates=300, n_elites=50, expl_scale=1.0, init_share=0.5
+        ),
+        seed=0,
+    )
     server, shares, info = planner.plan(np.zeros(35, np.float32))
     assert server == 2
     np.testing.assert_allclose(shares, ToyPlanner.target.numpy(), atol=0.02)

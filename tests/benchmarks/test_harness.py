@@ -99,6 +99,15 @@ def test_quick_train_tmax_load_sweep_end_to_end(tmp_path: Path) -> None:
     assert (results / "summary.csv").read_text().startswith("experiment,agent,")
 
 
+def test_a_grid_written_in_the_experiment_config_is_swept(tmp_path: Path) -> None:
+    # train_grid.yaml carries hydra.sweeper.params; shrink its grid to two cheap runs.
+    bench("-m", "experiment=train_grid", "hydra.sweeper.params.agent='round_robin,edge_first'",
+          "hydra.sweeper.params.seed=4", f"out_dir={tmp_path}", *QUICK,
+          "experiment.train_n_tasks=10", cwd=tmp_path)  # fmt: skip
+    runs = sorted(p.parent.name for p in (tmp_path / "runs" / "train").glob("*/seed=4"))
+    assert runs == ["edge_first", "round_robin"]
+
+
 def test_same_seed_gives_the_same_csv(tmp_path: Path) -> None:
     for name in ("a", "b"):
         bench("agent=round_robin", "seed=3", f"out_dir={tmp_path / name}", *QUICK, cwd=tmp_path)

@@ -397,6 +397,14 @@ def test_a_profile_csv_path_drives_every_server(tmp_path: Path) -> None:
 # -- command line -----------------------------------------------------------------------------
 
 
+def test_cli_episode_defaults_to_random_actions_on_the_paper_scenario(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert cli_main(["episode", "--episodes", "1", "--n-tasks", "10"]) == 0
+    out = capsys.readouterr().out
+    assert "scenario paper" in out and "agent random" in out and "n_tasks = 10" in out
+
+
 def test_cli_episode_on_a_scenario_and_a_profile_csv(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
