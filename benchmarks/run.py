@@ -15,9 +15,11 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from benchmarks.config import register_configs
@@ -29,7 +31,7 @@ log = logging.getLogger("cloudedge-bench")
 register_configs()
 
 
-def run_from_config(cfg: DictConfig, agent_name: str) -> Path:
+def run_from_config(cfg: DictConfig, agent_name: str, log_fn: Any = log.info) -> Path:
     """Validate then execute one run described by a composed config."""
     import torch
 
@@ -44,14 +46,26 @@ def run_from_config(cfg: DictConfig, agent_name: str) -> Path:
         seed=container["seed"],
         out_dir=container["out_dir"],
     )
-    return execute(spec, log=log.info)
+    return execute(spec, log=log_fn)
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="config")
 def app(cfg: DictConfig) -> None:
-    agent_name = HydraConfig.get().runtime.choices.get("agent", "agent")
+    hydra_cfg = HydraConfig.get()
+    agent_name = hydra_cfg.runtime.choices.get("agent", "agent")
+    log_fn = log.info
+    if hydra_cfg.mode == RunMode.MULTIRUN:  # Hydra lists the sweep's jobs as "#k : ..."
+        job = hydra_cfg.job.num
+
+        def log_fn(message: str) -> None:
+            log.info(f"job #{job}: {message}")
+
     try:
-        run_from_config(cfg, agent_name)
+        csv_path = run_from_config(cfg, agent_name, log_fn)
+        if hydra_cfg.mode == RunMode.MULTIRUN:  # progress across the sweep (and earlier ones)
+            experiment_dir = csv_path.parents[2]
+            done = sum(1 for _ in experiment_dir.glob("*/seed=*/metrics.csv"))
+            log_fn(f"{done} {cfg.experiment.name} runs complete in {experiment_dir}")
     except BenchError as err:
         print(f"cloudedge-bench: error: {err}", file=sys.stderr)
         sys.exit(2)
