@@ -29,6 +29,9 @@ from scripts.stats import mean_ci  # noqa: E402
 
 METRICS = ("sum_reward", "completion_rate", "avg_latency_s", "avg_pass_at_100")
 DRL = ("rainbow", "ppo", "sac")
+#: The agents the paper compares; its "only AIF ..." and "highest" claims are over these.
+#: Our heuristics and QR-DQN are reported beside them, not counted in the verdict.
+PAPER_AGENTS = ("aif", *DRL, "gpnfsp")
 #: Training performance is read off the last 10% of the training episodes.
 FINAL_FRACTION = 0.1
 
@@ -310,9 +313,11 @@ def _only_aif_rainbow_above_20(s: pd.DataFrame) -> tuple[str, str]:
     if rows.empty or "aif" not in set(rows["agent"]):
         return "n/a", _verdict(None)
     means = rows.groupby("agent")["iqm"].mean()
-    above = sorted(a for a, v in means.items() if v > 0.2)
+    above = sorted(a for a, v in means.items() if v > 0.2 and a in PAPER_AGENTS)
+    others = sorted(a for a, v in means.items() if v > 0.2 and a not in PAPER_AGENTS)
     ok = set(above) <= {"aif", "rainbow"} and "aif" in above
-    return f"mean completion over 3..9 s above 0.2: {above or 'none'}", _verdict(ok)
+    text = f"paper's agents with mean completion over 3..9 s above 0.2: {above or 'none'}"
+    return text + (f" (also ours: {others})" if others else ""), _verdict(ok)
 
 
 def _only_aif_full_at_10(s: pd.DataFrame) -> tuple[str, str]:
@@ -322,11 +327,11 @@ def _only_aif_full_at_10(s: pd.DataFrame) -> tuple[str, str]:
     if rows.empty or "aif" not in set(rows["agent"]):
         return "n/a", _verdict(None)
     means = rows.groupby("agent")["iqm"].mean()
-    full = sorted(a for a, v in means.items() if v >= 0.95)
-    return (
-        f"mean completion over t_max >= 10 s >= 0.95: {full or 'none'}",
-        _verdict(full == ["aif"]),
-    )
+    full = sorted(a for a, v in means.items() if v >= 0.95 and a in PAPER_AGENTS)
+    others = sorted(a for a, v in means.items() if v >= 0.95 and a not in PAPER_AGENTS)
+    text = f"paper's agents with mean completion over t_max >= 10 s >= 0.95: {full or 'none'}"
+    text += f" (AIF {_fmt(float(means['aif']))})"
+    return text + (f"; also ours: {others}" if others else ""), _verdict(full == ["aif"])
 
 
 def _aif_highest_flat(s: pd.DataFrame) -> tuple[str, str]:
@@ -334,14 +339,18 @@ def _aif_highest_flat(s: pd.DataFrame) -> tuple[str, str]:
     if rows.empty or "aif" not in set(rows["agent"]):
         return "n/a", _verdict(None)
     pivot = rows.pivot_table(index="n_tasks", columns="agent", values="iqm")
-    highest = bool((pivot.idxmax(axis=1) == "aif").all())
+    paper = pivot[[a for a in PAPER_AGENTS if a in pivot.columns]]
+    highest = bool((paper.idxmax(axis=1) == "aif").all())
+    above_aif = sorted(a for a in pivot.columns if (pivot[a] > pivot["aif"]).any())
     aif = pivot["aif"]
     flat = float(aif.max() - aif.min()) <= 0.1 * float(aif.mean())
-    return (
-        f"AIF sum reward {_fmt(aif.min())}..{_fmt(aif.max())}; highest at every load: "
-        f"{highest}; within 10% of its mean: {flat}",
-        _verdict(highest and flat),
+    text = (
+        f"AIF sum reward {_fmt(aif.min())}..{_fmt(aif.max())}; highest of the paper's agents "
+        f"at every load: {highest}; within 10% of its mean: {flat}"
     )
+    if above_aif:
+        text += f"; above AIF at some load: {above_aif}"
+    return text, _verdict(highest and flat)
 
 
 def _falls_with_load(metric: str) -> Callable:
