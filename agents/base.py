@@ -16,8 +16,9 @@ from __future__ import annotations
 import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Literal
 
 import gymnasium as gym
 import numpy as np
@@ -31,6 +32,30 @@ EpisodeCallback = Callable[[int, dict[str, float]], None]
 Action = dict[str, Any]
 
 
+#: The action interfaces an agent can act through: the env's raw ``Dict`` action, or one of
+#: the flat wrappers in :mod:`cloudedge.wrappers`.
+ActionInterface = Literal["dict", "discrete", "box"]
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What an agent is, declared once on its class and read by every stage of the harness.
+
+    :param learns: it trains (``learn`` changes its policy), so it has seeds that matter, a
+        saved policy, training curves and noisy (not exact) regression bands.
+    :param paper_baseline: it is one of the paper's agents (AIF, Rainbow DQN, PPO, SAC,
+        GP-NFSP); the paper's claims are judged over these.
+    :param action_interface: the action space it acts in (``"dict"``, ``"discrete"``, ``"box"``).
+    :param privileged: it reads the true simulator state (what no deployable agent can see)
+        through :meth:`Agent.attach_simulator`; its scores are references, not competitors.
+    """
+
+    learns: bool = False
+    paper_baseline: bool = False
+    action_interface: ActionInterface = "dict"
+    privileged: bool = False
+
+
 class Agent(ABC):
     """Base class of all agents.
 
@@ -40,6 +65,8 @@ class Agent(ABC):
 
     #: Short name used in configs, logs and CSVs.
     name: str = "agent"
+    #: What this agent is (see :class:`Capabilities`); subclasses override it.
+    capabilities: ClassVar[Capabilities] = Capabilities()
 
     def __init__(self, scenario: ScenarioConfig, seed: int = 0) -> None:
         self.scenario = scenario
@@ -98,6 +125,11 @@ def make_agent(config: Mapping[str, Any], scenario: ScenarioConfig, seed: int = 
     cls = agent_class(params.pop("_target_", None))
     params.pop("name", None)
     return cls(scenario, seed=seed, **params)
+
+
+def agent_capabilities(config: Mapping[str, Any]) -> Capabilities:
+    """The :class:`Capabilities` of the agent an agent config (with ``_target_``) builds."""
+    return agent_class(config.get("_target_")).capabilities
 
 
 def agent_class(target: object) -> type[Agent]:

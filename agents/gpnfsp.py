@@ -58,7 +58,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from agents.base import Action, Agent, EpisodeCallback
+from agents.base import Action, Agent, Capabilities, EpisodeCallback
 from cloudedge.config import ScenarioConfig
 from cloudedge.wrappers import DEFAULT_SHARE_LEVELS, DiscreteActionWrapper, decode_discrete_action
 
@@ -231,6 +231,7 @@ class GPNFSPAgent(Agent):
     """
 
     name = "gpnfsp"
+    capabilities = Capabilities(learns=True, paper_baseline=True, action_interface="discrete")
 
     def __init__(
         self,

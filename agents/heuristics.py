@@ -15,7 +15,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from agents.base import Action, Agent
+from agents.base import Action, Agent, Capabilities
 from cloudedge.config import ScenarioConfig
 from cloudedge.entities import make_servers
 from cloudedge.env import T_MAX_NORMALISER_S
@@ -198,6 +198,7 @@ class MyopicOracleAgent(_CapacityAware):
     """
 
     name = "myopic_oracle"
+    capabilities = Capabilities(privileged=True)
 
     def __init__(
         self,

@@ -56,7 +56,7 @@ from tianshou.utils.net.common import Net
 from tianshou.utils.net.discrete import NoisyLinear
 from tianshou.utils.torch_utils import policy_within_training_step, torch_train_mode
 
-from agents.base import Action, Agent, EpisodeCallback
+from agents.base import Action, Agent, Capabilities, EpisodeCallback
 from cloudedge.config import ScenarioConfig
 from cloudedge.wrappers import DEFAULT_SHARE_LEVELS, DiscreteActionWrapper, decode_discrete_action
 
@@ -131,6 +131,7 @@ class RainbowAgent(Agent):
     """
 
     name = "rainbow"
+    capabilities = Capabilities(learns=True, paper_baseline=True, action_interface="discrete")
 
     def __init__(
         self,

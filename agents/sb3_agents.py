@@ -44,7 +44,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.utils import LinearSchedule, set_random_seed
 
-from agents.base import Action, Agent, EpisodeCallback
+from agents.base import Action, Agent, Capabilities, EpisodeCallback
 from cloudedge.config import ScenarioConfig
 from cloudedge.env import CloudEdgeEnv
 from cloudedge.wrappers import (
@@ -235,6 +235,7 @@ class PPOAgent(SB3Agent):
     """PPO (Schulman et al. 2017) from Stable-Baselines3; discrete actions by default."""
 
     name = "ppo"
+    capabilities = Capabilities(learns=True, paper_baseline=True, action_interface="discrete")
     algorithm = PPO
     allowed_action_spaces = ("discrete", "box")
 
@@ -243,6 +244,7 @@ class SACAgent(SB3Agent):
     """SAC (Haarnoja et al. 2018) from Stable-Baselines3, on the Box action wrapper."""
 
     name = "sac"
+    capabilities = Capabilities(learns=True, paper_baseline=True, action_interface="box")
     algorithm = SAC
     allowed_action_spaces = ("box",)
 
@@ -251,6 +253,7 @@ class QRDQNAgent(SB3Agent):
     """QR-DQN (Dabney et al. 2018) from sb3-contrib, on the discrete action wrapper."""
 
     name = "qrdqn"
+    capabilities = Capabilities(learns=True, action_interface="discrete")
     algorithm = QRDQN
     allowed_action_spaces = ("discrete",)
 

@@ -17,11 +17,9 @@ from cloudedge.config import (
 )
 from cloudedge.entities import SHARE_TOLERANCE, resolve_compute_profile
 from cloudedge.metrics import EpisodeMetrics
+from cloudedge.observation import PROMPT_TOKENS_NORMALISER, T_MAX_NORMALISER_S, ObservationLayout
 from cloudedge.sim import Simulator, TaskOutcome
-from cloudedge.workload import GPTJ_MAX_POSITIONS, load_workload
-
-#: Deadlines are normalised by this (s) in the observation; longer ones read as 1.
-T_MAX_NORMALISER_S = 60.0
+from cloudedge.workload import load_workload
 
 #: Named scenarios (``conf/env/<name>.yaml`` mirrors each that has a file there).
 _SCENARIOS = {
@@ -123,7 +121,8 @@ class CloudEdgeEnv(gym.Env[np.ndarray, dict[str, Any]]):
             resolve_compute_profile(self.scenario, server.compute_profile)
         n = self.scenario.n_servers
         self.n_servers = n
-        self.observation_space = spaces.Box(0.0, 1.0, shape=(6 * n + 5,), dtype=np.float32)
+        self.layout = ObservationLayout(n)
+        self.observation_space = spaces.Box(0.0, 1.0, shape=(self.layout.size,), dtype=np.float32)
         self.action_space = spaces.Dict(
             {
                 "server": spaces.Discrete(n),
@@ -236,27 +235,26 @@ class CloudEdgeEnv(gym.Env[np.ndarray, dict[str, Any]]):
         rows = sim.server_table.tolist()  # one conversion, then plain floats
         i = sim.next_task
         n_tasks = len(sim.tasks)
-        obs = (
-            [
-                math.sqrt((x - sx) ** 2 + (y - sy) ** 2 + (z - sz) ** 2) * inv_diagonal
-                for sx, sy, sz in self._server_xyz
-            ]
-            + [row[0] for row in rows]
-            + [row[1] for row in rows]
-            + [row[2] for row in rows]
-            + [max(0.0, row[3] - now) * inv_t_max for row in rows]
-            + [need / cap for cap in self._memory_cap_list]
-            + [
-                sim.tasks.prompt_tokens[i] / GPTJ_MAX_POSITIONS,
-                self.scenario.t_max_s / T_MAX_NORMALISER_S,
-                terminal.kind == "uav",
-                terminal.kind != "fixed",
-                (n_tasks - i) / n_tasks,
-            ]
+        return self.layout.encode(
+            {
+                "distance": [
+                    math.sqrt((x - sx) ** 2 + (y - sy) ** 2 + (z - sz) ** 2) * inv_diagonal
+                    for sx, sy, sz in self._server_xyz
+                ],
+                "compute": [row[0] for row in rows],
+                "bandwidth": [row[1] for row in rows],
+                "memory": [row[2] for row in rows],
+                "wait": [max(0.0, row[3] - now) * inv_t_max for row in rows],
+                "memory_need": [need / cap for cap in self._memory_cap_list],
+            },
+            {
+                "prompt": sim.tasks.prompt_tokens[i] / PROMPT_TOKENS_NORMALISER,
+                "t_max": self.scenario.t_max_s / T_MAX_NORMALISER_S,
+                "airborne": terminal.kind == "uav",
+                "mobile": terminal.kind != "fixed",
+                "tasks_left": (n_tasks - i) / n_tasks,
+            },
         )
-        # Everything is >= 0; waits, needs and t_max can exceed 1 (distances stay <= 1).
-        array = np.array(obs, dtype=np.float32)
-        return np.minimum(array, 1.0, out=array)
 
     def _task_info(self) -> dict[str, Any]:
         sim = self._require_simulator()

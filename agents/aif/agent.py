@@ -39,7 +39,7 @@ from agents.aif.model import (
     make_optimizer,
 )
 from agents.aif.planner import CEMPlanner, PlannerConfig
-from agents.base import Action, Agent, EpisodeCallback
+from agents.base import Action, Agent, Capabilities, EpisodeCallback
 from cloudedge.config import ScenarioConfig
 from cloudedge.metrics import TaskStatus
 
@@ -196,6 +196,7 @@ class AIFAgent(Agent):
     """
 
     name = "aif"
+    capabilities = Capabilities(learns=True, paper_baseline=True, action_interface="dict")
 
     def __init__(self, scenario: ScenarioConfig, seed: int = 0, **params: Any) -> None:
         super().__init__(scenario, seed)
