@@ -1,15 +1,22 @@
 """cloudedge: a discrete-event simulator of LLM inference offloading in cloud-edge computing.
 
-``gymnasium.make("cloudedge/LLMOffload-v0", t_max_s=3.0)`` builds the paper's scenario with
-overrides; see :class:`cloudedge.env.CloudEdgeEnv` for the spaces.
+``gymnasium.make("cloudedge/LLMOffload-v0", scenario="paper", t_max_s=3.0)`` builds a shipped
+scenario (``cloudedge/scenarios/env/*.yaml``) with overrides; see
+:class:`cloudedge.env.CloudEdgeEnv` for the spaces. Needs numpy, scipy, gymnasium and pyyaml
+only; the GPT-J profiler (:mod:`cloudedge.profiling`) is an optional extra.
 """
 
 from gymnasium.envs.registration import register, registry
 
-from cloudedge.config import ConfigError, ScenarioConfig, paper_scenario
+from cloudedge.config import (
+    ConfigError,
+    ScenarioConfig,
+    available_scenarios,
+    load_scenario,
+    paper_scenario,
+)
 from cloudedge.env import CloudEdgeEnv, make_scenario
-from cloudedge.metrics import EpisodeMetrics, TaskStatus, rewardless_guidance, task_reward, utility
-from cloudedge.sim import Simulator, TaskOutcome
+from cloudedge.metrics import TaskStatus
 from cloudedge.wrappers import BoxActionWrapper, DiscreteActionWrapper
 
 __version__ = "0.1.0"
@@ -24,14 +31,10 @@ __all__ = [
     "CloudEdgeEnv",
     "ConfigError",
     "DiscreteActionWrapper",
-    "EpisodeMetrics",
     "ScenarioConfig",
-    "Simulator",
-    "TaskOutcome",
     "TaskStatus",
+    "available_scenarios",
+    "load_scenario",
     "make_scenario",
     "paper_scenario",
-    "rewardless_guidance",
-    "task_reward",
-    "utility",
 ]

@@ -1,19 +1,23 @@
-"""Typed, frozen scenario configuration with validation.
+"""Typed, frozen scenario configuration: field types, meanings and validation.
 
-Every field that the paper (He et al., IEEE TMC 2024; see ``shared/PAPER.md``) leaves **open**
-carries a comment saying what we chose and why. ``conf/env/paper.yaml`` mirrors
-:func:`paper_scenario` field by field (a test keeps them equal).
+The values of every named scenario live only in its YAML file in ``cloudedge/scenarios/env/``
+(:data:`SCENARIO_DIR`), each with a comment saying why it was chosen; the dataclasses here hold
+no scenario values, and every field is required, so a file that leaves one out is an error
+rather than a silent default. ``gym.make("cloudedge/LLMOffload-v0", scenario=NAME)``,
+:func:`load_scenario` and Hydra's ``env=NAME`` read the same files.
 
-A bad value raises :class:`ConfigError` naming the field and the allowed range, before any
-simulation work starts.
+A bad value raises :class:`ConfigError` naming the field (and the file, when read from one)
+and what is allowed, before any simulation work starts.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -40,16 +44,15 @@ def _check_range(
     low_open: bool = False,
     high_open: bool = False,
 ) -> None:
-    """Raise :class:`ConfigError` unless ``low (<|<=) value (<|<=) high`` and finite."""
-    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-    if ok:
-        ok = (value > low if low_open else value >= low) and (
-            value < high if high_open else value <= high
-        )
-    if not ok:
-        lo = "(" if low_open else "["
-        hi = ")" if high_open or math.isinf(high) else "]"
-        raise ConfigError(f"{path} = {value!r} is out of range: allowed {lo}{low}, {high}{hi}")
+    """Raise :class:`ConfigError` unless ``value`` is a finite number in the interval."""
+    lo = "(" if low_open else "["
+    hi = ")" if high_open or math.isinf(high) else "]"
+    allowed = f"allowed {lo}{low}, {high}{hi}"
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise ConfigError(f"{path} = {value!r} is not a number: {allowed}")
+    ok = math.isfinite(value) and (value > low if low_open else value >= low)
+    if not ok or not (value < high if high_open else value <= high):
+        raise ConfigError(f"{path} = {value!r} is out of range: {allowed}")
 
 
 @dataclass(frozen=True)
@@ -74,17 +77,17 @@ class ChannelConfig:
         (3GPP TR 36.814 macro scenarios use a 35 m minimum distance).
     """
 
-    carrier_ghz: float = 2.0
-    uplink_power_dbm: float = 23.0
-    downlink_power_dbm: float = 23.0
-    noise_psd_dbm_per_hz: float = -174.0
-    noise_figure_db: float = 9.0
-    antenna_gain_db: float = 0.0
-    shadowing_sigma_db: float = 8.0
-    g2a_alpha: float = 2.2
-    g2a_constant_db: float | None = None
-    a2a_alpha: float = 2.0
-    min_distance_m: float = 35.0
+    carrier_ghz: float
+    uplink_power_dbm: float
+    downlink_power_dbm: float
+    noise_psd_dbm_per_hz: float
+    noise_figure_db: float
+    antenna_gain_db: float
+    shadowing_sigma_db: float
+    g2a_alpha: float
+    g2a_constant_db: float | None
+    a2a_alpha: float
+    min_distance_m: float
 
     def validate(self, path: str = "channel") -> None:
         _check_range(f"{path}.carrier_ghz", self.carrier_ghz, 0.0, 100.0, low_open=True)
@@ -171,9 +174,7 @@ class ServerConfig:
         if len(self.position_m) != 3:
             raise ConfigError(f"{path}.position_m must have 3 entries (x, y, z) in metres")
         _check_range(f"{path}.resource_share", self.resource_share, 0.0, 1.0, low_open=True)
-        if not isinstance(self.parallel_slots, int) or isinstance(self.parallel_slots, bool):
-            raise ConfigError(f"{path}.parallel_slots must be an integer in [1, 100000]")
-        _check_range(f"{path}.parallel_slots", self.parallel_slots, 1, 100000)
+        _check_int(f"{path}.parallel_slots", self.parallel_slots, 1, 100000)
         _check_range(f"{path}.pass_at_100", self.pass_at_100, 0.0, 1.0)
 
 
@@ -196,13 +197,13 @@ class TerminalFleetConfig:
     :param uav_speed_range_mps: UAV speeds (TR 36.777 uses up to 160 km/h; we keep 5-20 m/s).
     """
 
-    n_fixed: int = 8
-    n_mobile: int = 8
-    n_uav: int = 4
-    ground_height_m: float = 1.5
-    uav_height_range_m: tuple[float, float] = (120.0, 300.0)
-    mobile_speed_range_mps: tuple[float, float] = (1.0, 15.0)
-    uav_speed_range_mps: tuple[float, float] = (5.0, 20.0)
+    n_fixed: int
+    n_mobile: int
+    n_uav: int
+    ground_height_m: float
+    uav_height_range_m: tuple[float, float]
+    mobile_speed_range_mps: tuple[float, float]
+    uav_speed_range_mps: tuple[float, float]
 
     @property
     def n_terminals(self) -> int:
@@ -210,10 +211,7 @@ class TerminalFleetConfig:
 
     def validate(self, path: str, area_m: tuple[float, float, float]) -> None:
         for name in ("n_fixed", "n_mobile", "n_uav"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool):
-                raise ConfigError(f"{path}.{name} must be an integer in [0, 100000]")
-            _check_range(f"{path}.{name}", value, 0, 100000)
+            _check_int(f"{path}.{name}", getattr(self, name), 0, 100000)
         if self.n_terminals < 1:
             raise ConfigError(f"{path}: n_fixed + n_mobile + n_uav must be >= 1, got 0")
         _check_range(
@@ -286,16 +284,16 @@ class WorkloadConfig:
         canonical solution (61 tokens, median 50).
     """
 
-    arrival: ArrivalProcess = "burst"
-    burst_window_s: float = 1.0
-    poisson_rate_hz: float = 10.0
-    source: WorkloadSource = "humaneval"
-    bytes_per_token: float = 3.0
-    reserved_completion_tokens: int = 256
-    trace_path: str | None = None
-    trace_rate_hz: float | None = None
-    synthetic_prompt_tokens: int = 128
-    synthetic_completion_tokens: int = 64
+    arrival: ArrivalProcess
+    burst_window_s: float
+    poisson_rate_hz: float
+    source: WorkloadSource
+    bytes_per_token: float
+    reserved_completion_tokens: int
+    trace_path: str | None
+    trace_rate_hz: float | None
+    synthetic_prompt_tokens: int
+    synthetic_completion_tokens: int
 
     def validate(self, path: str = "workload") -> None:
         if self.arrival not in ("burst", "poisson"):
@@ -324,7 +322,9 @@ class WorkloadConfig:
 
 def _check_int(path: str, value: object, low: int, high: int) -> None:
     """Raise :class:`ConfigError` unless ``value`` is an integer in ``[low, high]``."""
-    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ConfigError(f"{path} = {value!r} is not an integer: allowed [{low}, {high}]")
+    if not low <= value <= high:
         raise ConfigError(
             f"{path} = {value!r} is out of range: allowed integers in [{low}, {high}]"
         )
@@ -352,12 +352,12 @@ class ResourceConfig:
         (``n*mean + z*std*sqrt(n)``); z = 2.326 is the 99th percentile.
     """
 
-    reference_tasks: int = 100
-    nominal_compute_units: float = 1.0
-    nominal_bandwidth_hz: float = 1.0e6
-    kv_cache_bytes_per_value: int = 2
-    workspace_mib: float = 64.0
-    memory_demand_quantile_z: float = 2.326
+    reference_tasks: int
+    nominal_compute_units: float
+    nominal_bandwidth_hz: float
+    kv_cache_bytes_per_value: int
+    workspace_mib: float
+    memory_demand_quantile_z: float
 
     def validate(self, path: str = "resources") -> None:
         _check_range(f"{path}.reference_tasks", self.reference_tasks, 1, 1e6)
@@ -376,54 +376,9 @@ class ResourceConfig:
         _check_range(f"{path}.memory_demand_quantile_z", self.memory_demand_quantile_z, 0.0, 10.0)
 
 
-def _paper_servers() -> tuple[ServerConfig, ...]:
-    # Placement is **open**: the cloud at the centre of the 2 km square, the four edges at the
-    # centres of its quadrants, all on masts (ground nodes, below 100 m).
-    cloud = ServerConfig(
-        name="cloud",
-        kind="cloud",
-        position_m=(1000.0, 1000.0, 30.0),
-        resource_share=0.2,  # cloud : edge total resources = 1 : 4 (paper Sec. V)
-        # Open: a serving engine's batch limit; above the ~20 tasks a server's memory admits at
-        # 100% load, so queueing appears only when agents give tasks small memory shares.
-        parallel_slots=32,
-        compute_profile="a800_triton",
-        pass_at_100=0.1159,  # paper Table I (accelerated)
-        accelerated=True,
-    )
-    edges = tuple(
-        ServerConfig(
-            name=f"edge{i}",
-            kind="edge",
-            position_m=(x, y, 25.0),
-            resource_share=0.2,
-            parallel_slots=32,
-            compute_profile="rtx3090_plain",
-            pass_at_100=0.1892,  # paper Table I (not accelerated)
-            accelerated=False,
-        )
-        for i, (x, y) in enumerate(
-            ((500.0, 500.0), (1500.0, 500.0), (500.0, 1500.0), (1500.0, 1500.0))
-        )
-    )
-    return (cloud, *edges)
-
-
-def _paper_profiles() -> dict[str, ComputeProfileConfig]:
-    return {
-        # Cloud A800 + Triton: > 2 s at any allocation (paper: "more than 2 s"); 2.7 s at the
-        # nominal allocation, so a cloud task fits t_max = 3 s (Fig. 4: the cloud completes from
-        # t_max = 3 on).
-        "a800_triton": ComputeProfileConfig(floor_s=2.1, scale_s=0.6),
-        # Edge RTX 3090, plain transformers: > 9 s at any allocation (paper: "more than 9 s");
-        # 9.5 s at the nominal allocation, so edge tasks fit t_max >= 10 s (Fig. 4).
-        "rtx3090_plain": ComputeProfileConfig(floor_s=9.1, scale_s=0.4),
-    }
-
-
 @dataclass(frozen=True)
 class ScenarioConfig:
-    """A whole scenario. :func:`paper_scenario` gives the paper's defaults.
+    """A whole scenario (see :func:`load_scenario` for the shipped ones).
 
     :param name: scenario name (recorded in results).
     :param n_tasks: tasks (decisions) per episode (the paper: 100 to 200).
@@ -431,25 +386,23 @@ class ScenarioConfig:
     :param area_m: (x, y, z) extent of the simulated volume in metres.
     """
 
-    name: str = "paper"
-    n_tasks: int = 100
-    t_max_s: float = 15.0
-    area_m: tuple[float, float, float] = (2000.0, 2000.0, 500.0)
-    servers: tuple[ServerConfig, ...] = field(default_factory=_paper_servers)
-    compute_profiles: Mapping[str, ComputeProfileConfig] = field(default_factory=_paper_profiles)
-    terminals: TerminalFleetConfig = field(default_factory=TerminalFleetConfig)
-    channel: ChannelConfig = field(default_factory=ChannelConfig)
-    workload: WorkloadConfig = field(default_factory=WorkloadConfig)
-    resources: ResourceConfig = field(default_factory=ResourceConfig)
+    name: str
+    n_tasks: int
+    t_max_s: float
+    area_m: tuple[float, float, float]
+    servers: tuple[ServerConfig, ...]
+    compute_profiles: Mapping[str, ComputeProfileConfig]
+    terminals: TerminalFleetConfig
+    channel: ChannelConfig
+    workload: WorkloadConfig
+    resources: ResourceConfig
 
     def __post_init__(self) -> None:
         self.validate()
 
     def validate(self) -> None:
         """Check every field; raise :class:`ConfigError` naming the first bad one."""
-        if not isinstance(self.n_tasks, int) or isinstance(self.n_tasks, bool):
-            raise ConfigError(f"n_tasks must be an integer in [1, 1000000], got {self.n_tasks!r}")
-        _check_range("n_tasks", self.n_tasks, 1, 1_000_000)
+        _check_int("n_tasks", self.n_tasks, 1, 1_000_000)
         _check_range("t_max_s", self.t_max_s, 0.0, 86400.0, low_open=True)
         if len(self.area_m) != 3:
             raise ConfigError("area_m must have 3 entries (x, y, z) in metres")
@@ -457,13 +410,14 @@ class ScenarioConfig:
             _check_range(f"area_m[{i}]", extent, 0.0, 1e6, low_open=True)
         if len(self.servers) < 1:
             raise ConfigError("servers must list at least one server (got none)")
+        for i, server in enumerate(self.servers):
+            server.validate(f"servers[{i}]")
         names = [s.name for s in self.servers]
         if len(set(names)) != len(names):
             raise ConfigError(f"servers: names must be unique, got {names}")
         if sum(1 for s in self.servers if s.kind == "cloud") > 1:
             raise ConfigError("servers: at most one server may have kind 'cloud'")
         for i, server in enumerate(self.servers):
-            server.validate(f"servers[{i}]")
             for axis, (coord, extent) in enumerate(
                 zip(server.position_m, self.area_m, strict=True)
             ):
@@ -542,29 +496,42 @@ def _merge(base: dict[str, Any], overrides: Mapping[str, Any], path: str = "") -
     return merged
 
 
-def _build(cls: type, data: Mapping[str, Any], path: str) -> Any:
-    """Build dataclass ``cls`` from ``data``, rejecting unknown keys by name."""
+def _build(cls: type, data: Any, path: str) -> Any:
+    """Build dataclass ``cls`` from ``data``, naming unknown and missing fields."""
+    where = path or "scenario"
     if not isinstance(data, Mapping):
-        raise ConfigError(f"{path or 'scenario'} must be a mapping, got {type(data).__name__}")
+        raise ConfigError(f"{where} must be a mapping of fields, got {type(data).__name__}")
     known = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - set(known))
+    prefix = f"{path}." if path else ""
+    unknown = sorted(str(k) for k in set(data) - set(known))
     if unknown:
-        where = f"{path}." if path else ""
-        raise ConfigError(f"unknown scenario field {where}{unknown[0]!r}: allowed {sorted(known)}")
+        raise ConfigError(f"unknown scenario field {prefix}{unknown[0]}: allowed {sorted(known)}")
+    required = [
+        name
+        for name, f in known.items()
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    ]
+    missing = [name for name in required if name not in data]
+    if missing:  # a scenario file gives every value: nothing defaults silently
+        raise ConfigError(
+            f"missing scenario field {prefix}{missing[0]} (required: {', '.join(missing)})"
+        )
     kwargs: dict[str, Any] = {}
     for key, value in data.items():
-        sub = f"{path}.{key}" if path else key
+        sub = f"{prefix}{key}"
         if key in _NESTED.get(cls, {}):
             kwargs[key] = _build(_NESTED[cls][key], value, sub)
         elif cls is ScenarioConfig and key == "servers":
             if not isinstance(value, list | tuple):
-                raise ConfigError("servers must be a list of server mappings")
+                raise ConfigError(f"servers must be a list of server mappings, got {value!r}")
             kwargs[key] = tuple(
                 _build(ServerConfig, s, f"servers[{i}]") for i, s in enumerate(value)
             )
         elif cls is ScenarioConfig and key == "compute_profiles":
             if not isinstance(value, Mapping):
-                raise ConfigError("compute_profiles must be a mapping name -> profile")
+                raise ConfigError(
+                    f"compute_profiles must be a mapping name -> profile, got {value!r}"
+                )
             kwargs[key] = {
                 str(n): _build(ComputeProfileConfig, p, f"compute_profiles.{n}")
                 for n, p in value.items()
@@ -575,10 +542,7 @@ def _build(cls: type, data: Mapping[str, Any], path: str) -> Any:
             raise ConfigError(f"{sub} must be a list, got {value!r}")
         else:
             kwargs[key] = value
-    try:
-        return cls(**kwargs)
-    except TypeError as err:  # a required field is missing
-        raise ConfigError(f"{path or 'scenario'}: {err}") from None
+    return cls(**kwargs)
 
 
 _NESTED: dict[type, dict[str, type]] = {
@@ -592,96 +556,92 @@ _NESTED: dict[type, dict[str, type]] = {
 
 
 def scenario_from_dict(data: Mapping[str, Any]) -> ScenarioConfig:
-    """Build and validate a :class:`ScenarioConfig` from a nested mapping (e.g. parsed YAML)."""
+    """Build and validate a :class:`ScenarioConfig` from a nested mapping (e.g. parsed YAML).
+
+    Every field is required (see the shipped files in :data:`SCENARIO_DIR`).
+
+    :raises ConfigError: naming the first missing, unknown or out-of-range field.
+    """
     return _build(ScenarioConfig, data, "")
 
 
-def load_scenario_yaml(path: str | Path) -> ScenarioConfig:
-    """Read a scenario from a YAML file in the form of ``conf/env/paper.yaml``."""
+#: The shipped scenarios, one YAML file each: the only definition of every named scenario. The
+#: folder is laid out as a Hydra config root (group ``env``), so ``conf/config.yaml`` puts
+#: ``pkg://cloudedge.scenarios`` on Hydra's search path and ``env=NAME`` reads the same files.
+SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios" / "env"
+
+
+def available_scenarios() -> list[str]:
+    """Names of the shipped scenarios (every ``*.yaml`` in :data:`SCENARIO_DIR`), sorted."""
+    return sorted(p.stem for p in SCENARIO_DIR.glob("*.yaml"))
+
+
+def scenario_path(name: str) -> Path:
+    """The YAML file of shipped scenario ``name``.
+
+    :raises ConfigError: when no such scenario is shipped (the message lists those that are).
+    """
+    path = SCENARIO_DIR / f"{name}.yaml"
+    if not isinstance(name, str) or "/" in name or not path.is_file():
+        raise ConfigError(
+            f"scenario = {name!r} is unknown: allowed {available_scenarios()} "
+            "or the path of a scenario YAML file"
+        )
+    return path
+
+
+@lru_cache(maxsize=32)
+def _read_yaml(path: str, mtime_ns: int, size_bytes: int) -> Any:
+    """Parse a scenario file; the key holds its version so that an edited file is re-read."""
     import yaml
 
-    with open(path, encoding="utf-8") as handle:
-        data = yaml.safe_load(handle)
-    return scenario_from_dict(data or {})
+    try:
+        text = Path(path).read_bytes().decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ConfigError(
+            f"not a UTF-8 text file (byte {err.start}): a scenario is a YAML file"
+        ) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise ConfigError(f"malformed YAML{where}: {problem}") from None
+    if data is None:
+        raise ConfigError("empty file: a scenario is a mapping of every scenario field")
+    return data
+
+
+def load_scenario_yaml(path: str | Path) -> ScenarioConfig:
+    """Read a scenario from a YAML file in the form of the shipped ones (:data:`SCENARIO_DIR`).
+
+    :raises ConfigError: naming the file and the first bad field (or the YAML problem).
+    """
+    try:
+        resolved = Path(path).resolve()
+        stat = resolved.stat()
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read scenario file: {err.strerror}") from None
+    try:
+        data = copy.deepcopy(_read_yaml(str(resolved), stat.st_mtime_ns, stat.st_size))
+        return scenario_from_dict(data)
+    except ConfigError as err:
+        raise ConfigError(f"{path}: {err}") from None
+
+
+def load_scenario(scenario: str | Path, **overrides: Any) -> ScenarioConfig:
+    """A shipped scenario by name, or a scenario YAML file by path, with optional overrides.
+
+    :param scenario: a name of :func:`available_scenarios` or a path ending in ``.yaml``/``.yml``.
+    :param overrides: scenario fields to override (nested dicts merge).
+    """
+    text = str(scenario)
+    path = Path(text) if text.endswith((".yaml", ".yml")) else scenario_path(text)
+    base = load_scenario_yaml(path)
+    return base.replace(**overrides) if overrides else base
 
 
 def paper_scenario(**overrides: Any) -> ScenarioConfig:
-    """The paper's scenario (PAPER.md), with optional overrides (nested dicts merge)."""
-    base = ScenarioConfig()
-    return base.replace(**overrides) if overrides else base
-
-
-#: Shipped token profiles of the real-hardware scenarios (``cloudedge/data/profiles``): the
-#: paper's GPUs, GPT-J-6B FP16. The A800 profile has the A100's numbers (same GA100 chip and
-#: memory bandwidth; see the CSV header); the cloud keeps the paper's A800.
-REAL_CLOUD_PROFILE = "gptj6b_fp16_a800"
-REAL_EDGE_PROFILE = "gptj6b_fp16_rtx3090"
-
-
-def _real_hardware_servers() -> tuple[ServerConfig, ...]:
-    """The paper's topology, shares, slots and pass@100, on token-based GPT-J-6B profiles."""
-    return tuple(
-        dataclasses.replace(
-            s, compute_profile=REAL_CLOUD_PROFILE if s.kind == "cloud" else REAL_EDGE_PROFILE
-        )
-        for s in _paper_servers()
-    )
-
-
-#: Deadline of the real-hardware scenarios (s). The Azure code trace is an interactive
-#: code-completion service, so a deadline of seconds, not the paper's 15 s; at 8 s the choice
-#: of server and share decides the outcome: at the whole device a median trace request takes
-#: 0.24 s on the A800 and 0.96 s on a 3090 (99th percentile 2.4 s and 7.5 s), but at the
-#: heuristics' nominal share (1/20 of a server) 4.8 s and 19 s, so only an agent that grants
-#: larger shares to the right tasks completes most of them (seeds 0-2 on the Azure trace: the
-#: myopic oracle completes 68%, round-robin and edge-first at the nominal share 22% and 11%).
-REAL_T_MAX_S = 8.0
-
-
-def azure_a100_3090_scenario(**overrides: Any) -> ScenarioConfig:
-    """The paper's topology on real traffic and real hardware profiles.
-
-    * servers: the paper's cloud and four edges (positions, 1:4 resource split, slots,
-      pass@100 of Table I unchanged), the cloud on GPT-J-6B FP16 on an A800 (TensorRT-LLM,
-      = A100 numbers), the edges on an RTX 3090 (Hugging Face transformers FP16);
-    * workload: the shipped Azure LLM inference trace 2023 (coding) at its real timestamps.
-      Its mean rate (2.57 requests/s) is about 46% of what the five GPUs serve at full
-      share (A800 2.7 + 4 x 3090 0.72 requests/s, the inverses of their mean compute times
-      over the trace's requests), a loaded but feasible system, so no time scaling
-      (``trace_rate_hz = None``);
-    * n_tasks = 100: the paper's episode length; 100 consecutive requests span a median
-      16.5 s of the trace (1.7 s to 194 s: the trace is bursty), about 2 deadlines;
-    * t_max_s: :data:`REAL_T_MAX_S`;
-    * resources: the paper's sizing, memory from the trace's prompt lengths (mean 2,048
-      tokens, longer than HumanEval's, so each server holds fewer long-context tasks).
-
-    :param overrides: scenario fields to override (nested dicts merge).
-    """
-    base = ScenarioConfig(
-        name="azure_a100_3090",
-        t_max_s=REAL_T_MAX_S,
-        servers=_real_hardware_servers(),
-        compute_profiles={},
-        workload=WorkloadConfig(source="azure_trace"),
-    )
-    return base.replace(**overrides) if overrides else base
-
-
-def humaneval_a100_3090_scenario(**overrides: Any) -> ScenarioConfig:
-    """:func:`azure_a100_3090_scenario`'s servers and deadline on HumanEval requests.
-
-    HumanEval prompts (mean 151 tokens) are far shorter than the trace's, its completions
-    (mean 61 tokens) longer; arrivals are Poisson at the Azure code trace's mean rate
-    (2.57 requests/s, about 60% of what the five GPUs serve at full share on HumanEval), so
-    the two scenarios differ only in what the requests ask for.
-
-    :param overrides: scenario fields to override (nested dicts merge).
-    """
-    base = ScenarioConfig(
-        name="humaneval_a100_3090",
-        t_max_s=REAL_T_MAX_S,
-        servers=_real_hardware_servers(),
-        compute_profiles={},
-        workload=WorkloadConfig(source="humaneval", arrival="poisson", poisson_rate_hz=2.57),
-    )
-    return base.replace(**overrides) if overrides else base
+    """The paper's scenario (``paper.yaml`` in :data:`SCENARIO_DIR`), with optional overrides."""
+    return load_scenario("paper", **overrides)

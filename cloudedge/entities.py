@@ -57,10 +57,6 @@ class Terminal:
     def height_m(self) -> float:
         return self.start_m[2]
 
-    @property
-    def speed_mps(self) -> float:
-        return math.hypot(*self.velocity_mps)
-
     def position_m(self, time_s: float) -> tuple[float, float, float]:
         """Position at ``time_s``: straight-line motion, reflecting off the area's walls."""
         x0, y0, z0 = self.start_m
@@ -254,9 +250,6 @@ class Server:
         """Take the slot that frees first and hold it until ``until_s``."""
         heapq.heapreplace(self._slot_free_s, until_s)
         self.table_row[3] = self._slot_free_s[0]
-
-    def busy_slots(self, now_s: float) -> int:
-        return sum(1 for t in self._slot_free_s if t > now_s)
 
 
 @cache

@@ -3,42 +3,33 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from cloudedge.config import (
-    ScenarioConfig,
-    azure_a100_3090_scenario,
-    humaneval_a100_3090_scenario,
-    paper_scenario,
-)
+from cloudedge.config import ScenarioConfig, load_scenario
 from cloudedge.entities import SHARE_TOLERANCE, resolve_compute_profile
 from cloudedge.metrics import EpisodeMetrics
 from cloudedge.observation import PROMPT_TOKENS_NORMALISER, T_MAX_NORMALISER_S, ObservationLayout
 from cloudedge.sim import Simulator, TaskOutcome
 from cloudedge.workload import load_workload
 
-#: Named scenarios (``conf/env/<name>.yaml`` mirrors each that has a file there).
-_SCENARIOS = {
-    "paper": paper_scenario,
-    # The paper's topology on the Azure LLM code trace and GPT-J-6B A800 / RTX 3090 profiles.
-    "azure_a100_3090": azure_a100_3090_scenario,
-    # The same servers on HumanEval requests with Poisson arrivals at the trace's mean rate.
-    "humaneval_a100_3090": humaneval_a100_3090_scenario,
-}
+#: The keys of an action; any other key is rejected.
+ACTION_KEYS = ("server", "share")
 
 
 def make_scenario(scenario: ScenarioConfig | str | None = None, **overrides: Any) -> ScenarioConfig:
-    """Resolve a scenario object or name (default ``"paper"``) and apply overrides."""
+    """Resolve a scenario object, shipped name or YAML path (default ``"paper"``), with overrides.
+
+    :raises ConfigError: on an unknown name, a bad file or a bad override.
+    """
     if scenario is None:
         scenario = "paper"
     if isinstance(scenario, str):
-        if scenario not in _SCENARIOS:
-            raise ValueError(f"scenario = {scenario!r} is unknown: allowed {sorted(_SCENARIOS)}")
-        return _SCENARIOS[scenario](**overrides)
+        return load_scenario(scenario, **overrides)
     if not isinstance(scenario, ScenarioConfig):
         raise TypeError(f"scenario must be a ScenarioConfig or a name, got {type(scenario)}")
     return scenario.replace(**overrides) if overrides else scenario
@@ -169,13 +160,19 @@ class CloudEdgeEnv(gym.Env[np.ndarray, dict[str, Any]]):
     # -- helpers --------------------------------------------------------------------------
     def validate_action(self, action: dict[str, Any]) -> tuple[int, tuple[float, float, float]]:
         """Check an action against the space; return ``(server, (c, w, m))`` or raise."""
-        try:
-            raw_server = action["server"]
-            raw_share = action["share"]
-        except (KeyError, TypeError, IndexError):
+        if not isinstance(action, Mapping) or set(action) != set(ACTION_KEYS):
+            extra = (
+                sorted(map(str, set(action) - set(ACTION_KEYS)))
+                if isinstance(action, Mapping)
+                else []
+            )
+            got = f"unknown key(s) {extra}" if extra else f"got {action!r}"
             raise ValueError(
-                "action must be a mapping with keys 'server' (int) and 'share' (3 floats)"
-            ) from None
+                "action must be a mapping with exactly the keys 'server' (int) and "
+                f"'share' (3 floats): {got}"
+            )
+        raw_server = action["server"]
+        raw_share = action["share"]
         if isinstance(raw_server, np.ndarray) and raw_server.size == 1:
             raw_server = raw_server.reshape(()).item()
         if not isinstance(raw_server, int | np.integer) or isinstance(raw_server, bool):
@@ -267,10 +264,6 @@ class CloudEdgeEnv(gym.Env[np.ndarray, dict[str, Any]]):
             "memory_need_bytes": sim.current_memory_need_bytes(),
             "now_s": sim.now_s,
         }
-
-    def episode_metrics(self) -> dict[str, float]:
-        """The metrics of the episode so far (sum reward, completion, latency, pass@100...)."""
-        return self.metrics.summary()
 
 
 __all__ = ["CloudEdgeEnv", "TaskOutcome", "make_scenario"]

@@ -350,18 +350,3 @@ def load_workload(scenario: ScenarioConfig) -> Workload:
     workload = TraceWorkload(wl, load_trace(wl.trace_path, wl.trace_rate_hz))
     workload.check_n_tasks(scenario.n_tasks)
     return workload
-
-
-def generate_tasks(
-    scenario: ScenarioConfig,
-    n_terminals: int,
-    rng: np.random.Generator,
-    workload: Workload | None = None,
-) -> TaskBatch:
-    """Draw one episode's tasks: arrival times, requesting terminals and request sizes.
-
-    :param workload: the scenario's workload, if already loaded (default: loaded here).
-    """
-    if workload is None:
-        workload = load_workload(scenario)
-    return workload.draw(scenario, n_terminals, rng)
