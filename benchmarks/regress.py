@@ -29,6 +29,7 @@ import pandas as pd
 import yaml
 
 from benchmarks.harness import BenchError, atomic_write_text, execute, validate
+from cloudedge.config import scenario_path
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "results" / "reference" / "regression.csv"
@@ -181,7 +182,7 @@ def _num(x: float) -> str:
 
 
 def _env(overrides: Sequence[str]) -> dict[str, Any]:
-    env = yaml.safe_load((ROOT / "conf" / "env" / "paper.yaml").read_text())
+    env = yaml.safe_load(scenario_path("paper").read_text())
     for path in overrides:  # YAML files whose keys replace the paper scenario's
         env.update(yaml.safe_load(Path(path).read_text()) or {})
     return env

@@ -14,7 +14,7 @@ from cloudedge.config import ScenarioConfig, load_scenario
 from cloudedge.entities import SHARE_TOLERANCE, resolve_compute_profile
 from cloudedge.metrics import EpisodeMetrics
 from cloudedge.observation import PROMPT_TOKENS_NORMALISER, T_MAX_NORMALISER_S, ObservationLayout
-from cloudedge.sim import Simulator, TaskOutcome
+from cloudedge.sim import Simulator
 from cloudedge.workload import load_workload
 
 #: The keys of an action; any other key is rejected.
@@ -266,4 +266,4 @@ class CloudEdgeEnv(gym.Env[np.ndarray, dict[str, Any]]):
         }
 
 
-__all__ = ["CloudEdgeEnv", "TaskOutcome", "make_scenario"]
+__all__ = ["ACTION_KEYS", "CloudEdgeEnv", "make_scenario"]

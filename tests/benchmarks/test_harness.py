@@ -17,6 +17,7 @@ from hydra import compose, initialize_config_dir
 from benchmarks.config import register_configs
 from benchmarks.harness import COLUMNS
 from benchmarks.run import CONFIG_DIR
+from cloudedge.config import SCENARIO_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
 CONF = ROOT / "conf"
@@ -42,7 +43,8 @@ def read_rows(path: Path) -> list[dict[str, str]]:
 @pytest.mark.parametrize("group", ["env", "agent", "experiment"])
 def test_every_config_of_every_group_composes(group: str) -> None:
     register_configs()
-    options = sorted(p.stem for p in (CONF / group).glob("*.yaml"))
+    folder = SCENARIO_DIR if group == "env" else CONF / group  # scenarios ship in cloudedge
+    options = sorted(p.stem for p in folder.glob("*.yaml"))
     assert options
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
         for option in options:

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from benchmarks.regress import Band, band_for, compare, load_bands, render
+from cloudedge.config import scenario_path
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -93,7 +94,7 @@ def test_regress_passes_on_the_committed_simulator_for_heuristics() -> None:
 
 
 def test_a_deliberate_simulator_change_makes_regress_fail(tmp_path: Path) -> None:
-    env = yaml.safe_load((ROOT / "conf" / "env" / "paper.yaml").read_text())
+    env = yaml.safe_load(scenario_path("paper").read_text())
     for server in env["servers"][1:]:
         server["pass_at_100"] = 0.25  # the edges' pass@100, changed in a copy of the config
     override = tmp_path / "changed.yaml"
