@@ -270,9 +270,11 @@ class WorkloadConfig:
         :data:`cloudedge.trace.BYTES_PER_TOKEN` rule of thumb; the shipped Azure trace is a
         coding trace, so 3 applies to it as well).
     :param reserved_completion_tokens: KV-cache tokens reserved for the completion at
-        admission; serving engines (FasterTransformer behind Triton) reserve the maximum
-        generation length up front. 256 covers 99% of HumanEval canonical solutions (and 99%
-        of the Azure code trace's GeneratedTokens).
+        admission (serving engines reserve the maximum generation length up front), in
+        [0, 2047]. GPT-J-6B's context is 2,048 tokens, so a prompt longer than
+        ``2048 - reserved_completion_tokens`` is truncated to that length (the server keeps its
+        last tokens; the terminal still uploads all of it), and each episode counts such
+        tasks (``info["truncated_prompts"]`` of the env).
     :param trace_path: ``azure_trace`` only: a CSV in the Azure trace schema
         (``TIMESTAMP,ContextTokens,GeneratedTokens``); ``None`` is the shipped Azure LLM
         inference trace 2023, coding (:func:`cloudedge.trace.default_azure_code_trace_path`).
@@ -304,7 +306,8 @@ class WorkloadConfig:
             allowed = ", ".join(repr(s) for s in WORKLOAD_SOURCES)
             raise ConfigError(f"{path}.source = {self.source!r}: allowed {allowed}")
         _check_range(f"{path}.bytes_per_token", self.bytes_per_token, 0.5, 16.0)
-        _check_range(f"{path}.reserved_completion_tokens", self.reserved_completion_tokens, 0, 2048)
+        # GPT-J's context is 2,048 tokens: at least one must remain for the prompt.
+        _check_int(f"{path}.reserved_completion_tokens", self.reserved_completion_tokens, 0, 2047)
         if self.trace_path is not None and (
             not isinstance(self.trace_path, str) or not self.trace_path
         ):

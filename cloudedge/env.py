@@ -137,7 +137,9 @@ class CloudEdgeEnv(gym.Env[np.ndarray, dict[str, Any]]):
         self._memory_cap = np.array([s.capacity.memory_bytes for s in self.simulator.servers])
         self._memory_cap_list = self._memory_cap.tolist()
         self.metrics = EpisodeMetrics()
-        return self._observation(), self._task_info()
+        info = self._task_info()
+        info["truncated_prompts"] = self.simulator.tasks.n_truncated_prompts
+        return self._observation(), info
 
     def step(self, action: dict[str, Any]) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         sim = self._require_simulator()
@@ -149,7 +151,9 @@ class CloudEdgeEnv(gym.Env[np.ndarray, dict[str, Any]]):
         terminated = sim.done
         if terminated:
             sim.drain()
-            info: dict[str, Any] = {"outcome": outcome, "episode": self.metrics.summary()}
+            episode = self.metrics.summary()
+            episode["truncated_prompts"] = float(sim.tasks.n_truncated_prompts)
+            info: dict[str, Any] = {"outcome": outcome, "episode": episode}
             observation = np.zeros(self.observation_space.shape, dtype=np.float32)
         else:
             info = self._task_info()

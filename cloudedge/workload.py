@@ -93,6 +93,21 @@ def memory_need_bytes(
     return tokens * per_token + resources.workspace_mib * BYTES_PER_MIB
 
 
+def max_prompt_tokens(workload: WorkloadConfig) -> int:
+    """The longest prompt GPT-J serves: its context minus the reserved completion tokens."""
+    return GPTJ_MAX_POSITIONS - workload.reserved_completion_tokens
+
+
+def fit_to_context(prompt_tokens: np.ndarray, workload: WorkloadConfig) -> np.ndarray:
+    """Prompt lengths truncated to :func:`max_prompt_tokens` (the server keeps the last ones).
+
+    GPT-J-6B cannot attend beyond its 2,048-token context, so a longer prompt is truncated
+    rather than extrapolated; the terminal still uploads the whole prompt. Each episode counts
+    its truncated prompts (``TaskBatch.n_truncated_prompts``).
+    """
+    return np.minimum(np.asarray(prompt_tokens, dtype=np.int64), max_prompt_tokens(workload))
+
+
 @dataclass(frozen=True)
 class TotalResources:
     """The environment's total resources, before they are split among servers."""
@@ -114,7 +129,7 @@ def total_resources(scenario: ScenarioConfig, workload: Workload | None = None) 
     res, wl = scenario.resources, scenario.workload
     if workload is None:
         workload = load_workload(scenario)
-    needs = memory_need_bytes(workload.sizing_prompt_tokens(), wl, res)
+    needs = memory_need_bytes(fit_to_context(workload.sizing_prompt_tokens(), wl), wl, res)
     n = res.reference_tasks
     largest_total = n * float(needs.mean()) + res.memory_demand_quantile_z * float(
         needs.std()
@@ -131,7 +146,9 @@ class TaskBatch:
     """All tasks of one episode, in arrival order (arrays of length n_tasks).
 
     ``trace_start_index`` is, for a trace workload, the index in the (whole) trace of the
-    episode's first request; ``None`` for the other sources.
+    episode's first request; ``None`` for the other sources. ``prompt_tokens`` are those GPT-J
+    serves (:func:`fit_to_context`); ``n_truncated_prompts`` counts the tasks whose prompt was
+    longer and truncated.
     """
 
     arrival_s: np.ndarray
@@ -142,6 +159,7 @@ class TaskBatch:
     completion_tokens: np.ndarray
     memory_need_bytes: np.ndarray
     trace_start_index: int | None = None
+    n_truncated_prompts: int = 0
 
     def __len__(self) -> int:
         return len(self.arrival_s)
@@ -164,16 +182,18 @@ def _batch(
     completion_tokens: np.ndarray,
     trace_start_index: int | None = None,
 ) -> TaskBatch:
-    memory = memory_need_bytes(prompt_tokens, scenario.workload, scenario.resources)
+    served = fit_to_context(prompt_tokens, scenario.workload)
+    memory = memory_need_bytes(served, scenario.workload, scenario.resources)
     return TaskBatch(
         arrival_s=arrival_s,
         terminal_id=terminal_id,
         prompt_bytes=prompt_bytes,
         completion_bytes=completion_bytes,
-        prompt_tokens=prompt_tokens,
+        prompt_tokens=served,
         completion_tokens=completion_tokens,
         memory_need_bytes=memory.astype(np.float64),
         trace_start_index=trace_start_index,
+        n_truncated_prompts=int(np.count_nonzero(served < prompt_tokens)),
     )
 
 

@@ -376,7 +376,7 @@ def profile(
     )
     profile_name = out.stem if name is None else name
     header = [
-        f"{profile_name}: compute-time profile measured by cloudedge.profiler",
+        f"{profile_name}: compute-time profile measured by cloudedge.profiling.gptj",
         f"date: {dt.datetime.now(dt.UTC).isoformat(timespec='seconds')}",
         *model_lines,
         _device_description(torch_device, cpu_threads),
@@ -522,12 +522,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Stand-alone entry point: ``python -m cloudedge.profiler``.
+    """Stand-alone entry point: ``python -m cloudedge.profiling.gptj``.
 
     :param argv: command-line arguments (default: ``sys.argv[1:]``).
     """
     parser = argparse.ArgumentParser(
-        prog="python -m cloudedge.profiler", description=__doc__.splitlines()[0]
+        prog="python -m cloudedge.profiling.gptj", description=__doc__.splitlines()[0]
     )
     add_arguments(parser)
     return run(parser.parse_args(argv))
