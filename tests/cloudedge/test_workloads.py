@@ -1,5 +1,5 @@
 """Workload sources (humaneval, synthetic, azure_trace), token-based compute profiles in the
-simulator, the real-hardware scenarios and the ``cloudedge`` commands that use them."""
+simulator, the real-hardware scenarios and prompts beyond GPT-J's context."""
 
 from __future__ import annotations
 
@@ -18,12 +18,9 @@ from agents.heuristics import (
     RandomAgent,
     RoundRobinAgent,
 )
-from cloudedge.cli import main as cli_main
 from cloudedge.config import (
     ConfigError,
     ScenarioConfig,
-    azure_a100_3090_scenario,
-    load_scenario_yaml,
     paper_scenario,
 )
 from cloudedge.entities import make_servers
@@ -61,11 +58,6 @@ def write_trace(path: Path, rows: list[str]) -> Path:
 
 
 # -- scenarios --------------------------------------------------------------------------------
-
-
-def test_azure_yaml_mirrors_the_python_scenario() -> None:
-    path = ROOT / "conf" / "env" / "azure_a100_3090.yaml"
-    assert load_scenario_yaml(path) == azure_a100_3090_scenario()
 
 
 def test_real_hardware_scenarios_keep_the_paper_topology_on_token_profiles() -> None:
@@ -136,7 +128,7 @@ def test_trace_episodes_are_deterministic_per_seed_and_differ_across_seeds() -> 
 
 
 def test_trace_episode_arrivals_and_sizes_are_the_trace_slice() -> None:
-    scenario = azure_a100_3090_scenario(n_tasks=50)
+    scenario = make_scenario("azure_a100_3090", n_tasks=50)
     env = CloudEdgeEnv(scenario)
     trace = LLMTrace.from_csv(default_azure_code_trace_path())
     bytes_per_token = scenario.workload.bytes_per_token
@@ -153,7 +145,10 @@ def test_trace_episode_arrivals_and_sizes_are_the_trace_slice() -> None:
         np.testing.assert_allclose(tasks.arrival_s, raw - raw[0], rtol=0, atol=1e-9)
         np.testing.assert_array_equal(tasks.arrival_s, expected.arrival_s)
         assert tasks.arrival_s[0] == 0.0
-        np.testing.assert_array_equal(tasks.prompt_tokens, expected.prompt_tokens)
+        # Served prompts are truncated to GPT-J's context less the reserved completion tokens.
+        served = np.minimum(expected.prompt_tokens, 2048 - 256)
+        np.testing.assert_array_equal(tasks.prompt_tokens, served)
+        assert tasks.n_truncated_prompts == int(np.sum(expected.prompt_tokens > 2048 - 256))
         np.testing.assert_array_equal(tasks.completion_tokens, expected.completion_tokens)
         np.testing.assert_array_equal(
             tasks.prompt_bytes, np.ceil(expected.prompt_tokens * bytes_per_token)
@@ -274,14 +269,16 @@ def test_synthetic_workload_sizes_as_configured() -> None:
 
 
 def test_memory_is_sized_from_the_trace_prompt_distribution() -> None:
-    scenario = azure_a100_3090_scenario()
+    scenario = make_scenario("azure_a100_3090")
     trace = LLMTrace.from_csv(default_azure_code_trace_path())
-    needs = memory_need_bytes(trace.prompt_tokens, scenario.workload, scenario.resources)
+    served = np.minimum(trace.prompt_tokens, 2048 - 256)  # GPT-J's context, less the reserve
+    needs = memory_need_bytes(served, scenario.workload, scenario.resources)
     expected = 100 * needs.mean() + 2.326 * needs.std() * 10.0
     assert total_resources(scenario).memory_bytes == pytest.approx(expected)
-    # Trace prompts (mean 2,048 tokens) are far longer than HumanEval's (about 150).
+    # Served trace prompts (mean 1,193 tokens after truncation) are far longer than HumanEval's
+    # (about 150), so the memory is three times the paper's.
     assert (
-        total_resources(scenario).memory_bytes > 4 * total_resources(paper_scenario()).memory_bytes
+        total_resources(scenario).memory_bytes > 3 * total_resources(paper_scenario()).memory_bytes
     )
 
 
@@ -289,12 +286,13 @@ def test_memory_is_sized_from_the_trace_prompt_distribution() -> None:
 
 
 def test_token_profile_compute_time_is_the_profile_at_the_granted_share() -> None:
-    scenario = azure_a100_3090_scenario(
+    scenario = make_scenario(
+        "azure_a100_3090",
         workload={
             "source": "synthetic",
             "synthetic_prompt_tokens": 300,
             "synthetic_completion_tokens": 50,
-        }
+        },
     )
     env = CloudEdgeEnv(scenario)
     env.reset(seed=0)
@@ -394,54 +392,30 @@ def test_a_profile_csv_path_drives_every_server(tmp_path: Path) -> None:
         CloudEdgeEnv(all_servers_on(paper_scenario(), str(broken)))
 
 
-# -- command line -----------------------------------------------------------------------------
+# -- GPT-J's context --------------------------------------------------------------------------
 
 
-def test_cli_episode_defaults_to_random_actions_on_the_paper_scenario(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    assert cli_main(["episode", "--episodes", "1", "--n-tasks", "10"]) == 0
-    out = capsys.readouterr().out
-    assert "scenario paper" in out and "agent random" in out and "n_tasks = 10" in out
+def test_prompts_beyond_gptj_context_are_truncated_and_counted(tmp_path: Path) -> None:
+    rows = [f"2023-11-16 18:17:0{i}.0000000,{tokens},10" for i, tokens in enumerate(
+        [100, 1792, 1793, 5000, 300]
+    )]  # fmt: skip
+    path = write_trace(tmp_path / "long.csv", rows)
+    env = CloudEdgeEnv(trace_on_paper_servers(n_tasks=5, workload={"trace_path": str(path)}))
+    _, info = env.reset(seed=0)
+    assert env.simulator is not None
+    tasks = env.simulator.tasks
+    # 2,048 context tokens less the 256 reserved for the completion: the longest prompt served.
+    assert tasks.prompt_tokens.tolist() == [100, 1792, 1792, 1792, 300]
+    assert tasks.n_truncated_prompts == 2 and info["truncated_prompts"] == 2
+    assert tasks.prompt_bytes.tolist() == [300, 5376, 5379, 15000, 900]  # uploaded in full
+    done = False
+    while not done:
+        _, _, done, _, info = env.step({"server": 0, "share": np.full(3, 0.05, np.float32)})
+    assert info["episode"]["truncated_prompts"] == 2.0
 
 
-def test_cli_episode_on_a_scenario_and_a_profile_csv(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    argv = ["episode", "--scenario", "azure_a100_3090", "--agent", "round_robin"]
-    assert cli_main([*argv, "--episodes", "2", "--n-tasks", "20"]) == 0
-    out = capsys.readouterr().out
-    assert "scenario azure_a100_3090 (workload azure_trace), agent round_robin" in out
-    assert "cloud: gptj6b_fp16_a800, edge: gptj6b_fp16_rtx3090" in out
-    assert "mean" in out
-    csv_path = tmp_path / "flat.csv"
-    ComputeProfile(
-        name="flat",
-        shares=(1.0,),
-        prompt_tokens=(16,),
-        completion_tokens=(8,),
-        times_s=np.array([[[0.05]]]),
-    ).to_csv(csv_path)
-    argv = ["episode", "--scenario", str(ROOT / "conf" / "env" / "azure_a100_3090.yaml")]
-    argv += ["--profile", str(csv_path), "--episodes", "1", "--n-tasks", "10"]
-    assert cli_main([*argv, "--agent", "edge_first"]) == 0
-    assert f"cloud: {csv_path}, edge: {csv_path}" in capsys.readouterr().out
-    assert cli_main([*argv, "--agent", "nobody"]) == 2
-    assert "--agent = 'nobody' is unknown" in capsys.readouterr().err
-    assert cli_main(["episode", "--scenario", "azure_a100_3090", "--n-tasks", "9999"]) == 2
-    assert "n_tasks = 9999 is out of range" in capsys.readouterr().err
-
-
-def test_cli_profile_writes_a_profile_the_simulator_loads(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    out = tmp_path / "tiny.csv"
-    argv = ["profile", f"--out={out}", "--prompt-tokens=4,8", "--completion-tokens=2"]
-    argv += ["--threads=1", "--max-threads=2", "--repeats=1", "--warmup=0"]
-    argv += ["--n-layer=1", "--n-embd=64", "--n-head=2", "--rotary-dim=16"]
-    argv += ["--vocab-size=512", "--n-positions=64"]
-    assert cli_main(argv) == 0
-    assert f"wrote {out}" in capsys.readouterr().out
-    env = CloudEdgeEnv(all_servers_on(paper_scenario(n_tasks=5), str(out)))
-    env.reset(seed=0)
-    assert env.simulator is not None and env.simulator.servers[0].uses_tokens
+def test_no_paper_prompt_is_truncated() -> None:
+    env = CloudEdgeEnv()
+    for seed in range(3):
+        _, info = env.reset(seed=seed)
+        assert info["truncated_prompts"] == 0

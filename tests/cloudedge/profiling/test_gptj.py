@@ -1,4 +1,4 @@
-"""Tests of the GPT-J profiler (cloudedge.profiler) on a tiny random-weight model."""
+"""Tests of the GPT-J profiler (cloudedge.profiling.gptj) on a tiny random-weight model."""
 
 from __future__ import annotations
 
@@ -9,8 +9,14 @@ from typing import Any
 import pytest
 import torch
 
-from cloudedge.profiler import RandomGPTJSize, add_arguments, available_cpu_threads, profile, run
 from cloudedge.profiles import ComputeProfile
+from cloudedge.profiling.gptj import (
+    RandomGPTJSize,
+    add_arguments,
+    available_cpu_threads,
+    profile,
+    run,
+)
 
 TINY = RandomGPTJSize(n_layer=1, n_embd=64, n_head=2, rotary_dim=16, vocab_size=512, n_positions=64)
 TINY_OPTIONS = [
