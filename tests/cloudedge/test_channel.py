@@ -1,3 +1,4 @@
+import dataclasses
 import math
 
 import pytest
@@ -10,7 +11,12 @@ from cloudedge.channel import (
     path_loss_g2a_db,
     path_loss_g2g_db,
 )
-from cloudedge.config import ChannelConfig
+from cloudedge.config import ChannelConfig, paper_scenario
+
+
+def channel_config(**changes: float) -> ChannelConfig:
+    """The paper scenario's channel with ``changes``."""
+    return dataclasses.replace(paper_scenario().channel, **changes)
 
 
 def test_g2g_path_loss_uses_kilometres() -> None:
@@ -26,7 +32,7 @@ def test_g2a_and_a2a_path_loss() -> None:
 
 
 def test_default_g2a_constant_follows_tr36777() -> None:
-    assert ChannelConfig(carrier_ghz=2.0).g2a_constant_resolved_db == pytest.approx(
+    assert channel_config(carrier_ghz=2.0).g2a_constant_resolved_db == pytest.approx(
         28.0 + 20.0 * math.log10(2.0)
     )
 
@@ -40,17 +46,17 @@ def test_link_type_by_heights() -> None:
 
 
 def test_channel_picks_the_model_and_clamps_short_distances() -> None:
-    channel = Channel(ChannelConfig(min_distance_m=35.0))
+    channel = Channel(channel_config(min_distance_m=35.0))
     assert channel.path_loss_db(500.0, 1.5, 30.0) == pytest.approx(path_loss_g2g_db(0.5))
     assert channel.path_loss_db(1.0, 1.5, 30.0) == pytest.approx(path_loss_g2g_db(0.035))
-    c = ChannelConfig().g2a_constant_resolved_db
+    c = channel_config().g2a_constant_resolved_db
     assert channel.path_loss_db(800.0, 200.0, 30.0) == pytest.approx(
         path_loss_g2a_db(800.0, 2.2, c)
     )
 
 
 def test_gain_noise_and_shannon_rate_by_hand() -> None:
-    channel = Channel(ChannelConfig(antenna_gain_db=5.0, noise_figure_db=9.0))
+    channel = Channel(channel_config(antenna_gain_db=5.0, noise_figure_db=9.0))
     assert channel.gain_db(path_loss_db=120.0, shadowing_db=3.0) == pytest.approx(-118.0)
     # -174 dBm/Hz + 60 dB (1 MHz) + 9 dB = -105 dBm
     assert channel.noise_dbm(1e6) == pytest.approx(-105.0)
@@ -60,6 +66,6 @@ def test_gain_noise_and_shannon_rate_by_hand() -> None:
 
 
 def test_transmission_time() -> None:
-    channel = Channel(ChannelConfig())
+    channel = Channel(channel_config())
     assert channel.transmission_time_s(400, 3200.0) == pytest.approx(1.0)
     assert channel.transmission_time_s(400, 0.0) == math.inf

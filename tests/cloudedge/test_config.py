@@ -1,21 +1,144 @@
 import math
+import shutil
 from pathlib import Path
 
+import gymnasium as gym
 import pytest
+import yaml
 
+import cloudedge
 from cloudedge.config import (
+    SCENARIO_DIR,
     ConfigError,
     ScenarioConfig,
+    available_scenarios,
+    load_scenario,
     load_scenario_yaml,
     paper_scenario,
     scenario_from_dict,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
+PAPER_YAML = SCENARIO_DIR / "paper.yaml"
 
 
-def test_paper_yaml_mirrors_the_python_defaults() -> None:
-    assert load_scenario_yaml(ROOT / "conf" / "env" / "paper.yaml") == paper_scenario()
+def paper_dict() -> dict:
+    return yaml.safe_load(PAPER_YAML.read_text(encoding="utf-8"))
+
+
+def test_every_shipped_scenario_builds_by_name_through_gym_make() -> None:
+    names = available_scenarios()
+    assert {"paper", "azure_a100_3090", "humaneval_a100_3090"} <= set(names)
+    for name in names:
+        env = gym.make(cloudedge.ENV_ID, scenario=name, n_tasks=3)
+        assert env.unwrapped.scenario.name == name
+        env.reset(seed=0)
+
+
+def test_any_yaml_in_the_scenario_folder_is_a_scenario(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shutil.copy(PAPER_YAML, tmp_path / "paper.yaml")
+    data = paper_dict()
+    data.update(name="short_deadline", t_max_s=4.0)
+    (tmp_path / "short_deadline.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
+    monkeypatch.setattr("cloudedge.config.SCENARIO_DIR", tmp_path)
+    assert available_scenarios() == ["paper", "short_deadline"]
+    assert load_scenario("short_deadline").t_max_s == 4.0
+    with pytest.raises(ConfigError, match=r"scenario = 'nowhere' is unknown: allowed \['paper'"):
+        load_scenario("nowhere")
+
+
+def test_the_dataclasses_hold_no_scenario() -> None:
+    # The YAML file is the only definition: nothing builds a scenario without it.
+    with pytest.raises(TypeError):
+        ScenarioConfig()  # type: ignore[call-arg]
+    data = paper_dict()
+    del data["t_max_s"]
+    with pytest.raises(ConfigError, match="missing scenario field t_max_s"):
+        scenario_from_dict(data)
+
+
+def write_scenario(tmp_path: Path, data: object) -> Path:
+    path = tmp_path / "mine.yaml"
+    path.write_text(data if isinstance(data, str) else yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def _without(data: dict, *keys: str | int) -> dict:
+    target = data
+    for key in keys[:-1]:
+        target = target[key]
+    del target[keys[-1]]
+    return data
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda d: _without(d, "t_max_s"), r"missing scenario field t_max_s"),
+        (
+            lambda d: _without(d, "workload", "trace_rate_hz"),
+            r"missing scenario field workload.trace_rate_hz",
+        ),
+        (
+            lambda d: _without(d, "servers", 2, "pass_at_100"),
+            r"missing scenario field servers\[2\].pass_at_100",
+        ),
+        (lambda d: {**d, "t_max": 3.0}, r"unknown scenario field t_max: allowed \["),
+        (
+            lambda d: {**d, "channel": {**d["channel"], "sigma": 1}},
+            r"unknown scenario field channel.sigma",
+        ),
+        (lambda d: {**d, "t_max_s": "abc"}, r"t_max_s = 'abc' is not a number: allowed \(0.0"),
+        (lambda d: {**d, "n_tasks": "many"}, r"n_tasks = 'many' is not an integer"),
+        (lambda d: {**d, "servers": 5}, r"servers must be a list"),
+        (lambda d: [d], r"scenario must be a mapping of fields"),
+    ],
+)
+def test_a_bad_scenario_file_names_the_file_and_the_field(
+    tmp_path: Path, edit: object, message: str
+) -> None:
+    path = write_scenario(tmp_path, edit(paper_dict()))  # type: ignore[operator]
+    with pytest.raises(ConfigError, match=message) as caught:
+        load_scenario_yaml(path)
+    assert str(caught.value).startswith(f"{path}: ")
+    assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "empty file"),
+        ("# only a comment\n", "empty file"),
+        ("name: [paper\n", r"malformed YAML at line 2, column 1"),
+        ("name: paper\n  t_max_s: 3\n", r"malformed YAML at line 2"),
+    ],
+)
+def test_an_empty_or_malformed_scenario_file_is_named(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    path = write_scenario(tmp_path, text)
+    with pytest.raises(ConfigError, match=message) as caught:
+        load_scenario_yaml(path)
+    assert str(caught.value).startswith(f"{path}: ")
+
+
+def test_a_binary_scenario_file_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "scenario.yaml"
+    path.write_bytes(b"name: \xff\xfe\x00paper\n")
+    with pytest.raises(ConfigError, match=r"scenario.yaml: not a UTF-8 text file \(byte 6\)"):
+        load_scenario_yaml(path)
+    with pytest.raises(ConfigError, match=r"no.yaml: cannot read scenario file"):
+        load_scenario(tmp_path / "no.yaml")
+
+
+def test_an_edited_scenario_file_is_read_again(tmp_path: Path) -> None:
+    data = paper_dict()
+    path = write_scenario(tmp_path, data)
+    assert load_scenario_yaml(path).t_max_s == 15.0
+    data["t_max_s"] = 7.5
+    path.write_text(yaml.safe_dump(data) + "\n# edited\n", encoding="utf-8")
+    assert load_scenario_yaml(path).t_max_s == 7.5
 
 
 def test_paper_scenario_has_one_cloud_four_edges_at_one_to_four() -> None:
@@ -66,6 +189,8 @@ def test_overrides_merge_nested_fields() -> None:
         ),
         ({"t_max": 3.0}, "'t_max'"),
         ({"channel": {"sigma": 3.0}}, "'channel.sigma'"),
+        ({"t_max_s": "abc"}, "t_max_s = 'abc' is not a number"),
+        ({"workload": {"reserved_completion_tokens": 2048}}, "workload.reserved_completion"),
     ],
 )
 def test_bad_values_name_the_field(overrides: dict, field: str) -> None:
