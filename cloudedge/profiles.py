@@ -238,16 +238,23 @@ class ComputeProfile:
 
         :param path: the CSV file.
         :param name: profile name; defaults to the file name without extension.
-        :raises ProfileFormatError: on a wrong header, a bad value, unsorted or duplicate rows,
-            a missing grid point or an empty grid; the message names the file and line.
+        :raises ProfileFormatError: on bytes that are not UTF-8 text, a wrong header, a bad
+            value, unsorted or duplicate rows, a missing grid point or an empty grid; the
+            message names the file and line.
         """
         path = Path(path)
         comments: list[str] = []
         header_seen = False
         rows: list[tuple[float, int, int, float]] = []
         row_lines: list[int] = []
-        with path.open(newline="", encoding="utf-8") as handle:
-            text_lines = handle.read().splitlines()
+        raw = path.read_bytes()
+        try:
+            text_lines = raw.decode("utf-8").splitlines()
+        except UnicodeDecodeError as err:
+            line = raw.count(b"\n", 0, err.start) + 1
+            raise ProfileFormatError(
+                path, line, f"not UTF-8 text (byte {err.start}): a profile is a CSV file"
+            ) from None
         for line_number, raw in enumerate(text_lines, start=1):
             stripped = raw.strip()
             if not stripped:

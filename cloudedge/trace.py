@@ -12,6 +12,7 @@ Arrival times are kept relative to the first request of a trace (or of a slice),
 from __future__ import annotations
 
 import csv
+import io
 import math
 import re
 from collections.abc import Iterator
@@ -155,16 +156,27 @@ class LLMTrace:
 
         :param path: the CSV file.
         :return: the trace, with arrivals relative to the first row.
-        :raises TraceFormatError: on a wrong header, a row with the wrong number of fields, an
-            unparsable or decreasing timestamp, a token count that is not a non-negative integer,
-            or a file without data rows.
+        :raises TraceFormatError: on bytes that are not UTF-8 text, a wrong header, a row with
+            the wrong number of fields, an unparsable or decreasing timestamp, a token count that
+            is not a non-negative integer, or a file without data rows.
         """
         path = Path(path)
         times_ns: list[int] = []
         prompts: list[int] = []
         completions: list[int] = []
         previous_text = ""
-        with path.open(newline="", encoding="utf-8-sig") as handle:
+        raw = path.read_bytes()
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as err:
+            line = raw.count(b"\n", 0, err.start) + 1
+            line_start = raw.rfind(b"\n", 0, err.start) + 1
+            field = raw.count(b",", line_start, err.start)
+            column = TRACE_COLUMNS[field] if field < len(TRACE_COLUMNS) else f"#{field + 1}"
+            raise TraceFormatError(
+                path, line, column, f"not UTF-8 text (byte {err.start}): a trace is a CSV file"
+            ) from None
+        with io.StringIO(text, newline="") as handle:
             reader = csv.reader(handle)
             header = next(reader, None)
             _check_header(path, header)
