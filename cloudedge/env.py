@@ -60,21 +60,23 @@ class CloudEdgeEnv(gym.Env[np.ndarray, dict[str, Any]]):
     space (unknown server, NaN or negative share) raises ``ValueError`` and changes nothing.
 
     ## Observation space
-    ``Box(0, 1, (6N + 5,), float32)``; blocks of N entries, one per server, then the task:
+    ``Box(0, 1, (6N + 5,), float32)``; blocks of N entries, one per server, then the task. The
+    names are those of :class:`~cloudedge.observation.ObservationLayout`, the one definition
+    of this layout (a test checks this table against it):
 
-    | index        | observation                                  | unit / normalisation          |
-    |--------------|----------------------------------------------|-------------------------------|
-    | 0 .. N-1     | distance terminal - server j (D of S_t)      | m / diagonal of the area      |
-    | N .. 2N-1    | remaining compute C_j                        | fraction of j's total         |
-    | 2N .. 3N-1   | remaining bandwidth W_j                      | fraction of j's total         |
-    | 3N .. 4N-1   | remaining GPU memory M_j                     | fraction of j's total         |
-    | 4N .. 5N-1   | wait until j's first compute slot frees      | s / t_max, clipped to 1       |
-    | 5N .. 6N-1   | memory share the task needs on server j      | need / j's total, clipped to 1|
-    | 6N           | prompt length                                | tokens / 2048 (GPT-J context) |
-    | 6N + 1       | deadline t_max                               | s / 60, clipped to 1          |
-    | 6N + 2       | terminal is airborne (UAV)                   | 0 or 1                        |
-    | 6N + 3       | terminal is mobile (ground or air)           | 0 or 1                        |
-    | 6N + 4       | tasks left in the episode, this one included | fraction of n_tasks           |
+    | index      | name        | observation                               | unit / normalisation  |
+    |------------|-------------|-------------------------------------------|-----------------------|
+    | 0 .. N-1   | distance    | distance terminal - server j (D of S_t)   | m / area diagonal     |
+    | N .. 2N-1  | compute     | remaining compute C_j                     | fraction of j's total |
+    | 2N .. 3N-1 | bandwidth   | remaining bandwidth W_j                   | fraction of j's total |
+    | 3N .. 4N-1 | memory      | remaining GPU memory M_j                  | fraction of j's total |
+    | 4N .. 5N-1 | wait        | wait until j's first compute slot frees   | s / t_max, max 1      |
+    | 5N .. 6N-1 | memory_need | memory share the task needs on server j   | of j's total, max 1   |
+    | 6N         | prompt      | prompt length served                      | tokens / 2048         |
+    | 6N + 1     | t_max       | deadline t_max                            | s / 60, max 1         |
+    | 6N + 2     | airborne    | terminal is airborne (UAV)                | 0 or 1                |
+    | 6N + 3     | mobile      | terminal is mobile (ground or air)        | 0 or 1                |
+    | 6N + 4     | tasks_left  | tasks left in the episode, this one too   | fraction of n_tasks   |
 
     The first 4N entries are the paper's ``S_t = [D; s'_1; ...; s'_N]``.
 
@@ -83,7 +85,16 @@ class CloudEdgeEnv(gym.Env[np.ndarray, dict[str, Any]]):
     pass@100 of its server), 0 otherwise. A task's outcome is fixed at its admission (see
     :mod:`cloudedge.sim`), so each step's reward is the reward of the task just decided.
 
-    ## Episode end
+    ## Starting State
+    ``reset(seed)`` starts a new episode at time 0 from the scenario, drawing from the seeded
+    generator, in this order: each terminal's start position, heading and speed (fixed ones
+    stand still); the episode's tasks (arrival times, requesting terminals, prompt and
+    completion sizes; for a trace, the index of its first request); the shadow fading of every
+    task's upload and download. Every server starts with all of its compute, bandwidth and
+    memory free and all its slots idle, so the first observation has remaining fractions 1 and
+    waits 0; it describes the first task, at its arrival. The same seed gives the same episode.
+
+    ## Episode End
     Terminated after ``n_tasks`` decisions; the simulation then drains (all resources come
     back). There is no truncation.
 
@@ -92,7 +103,15 @@ class CloudEdgeEnv(gym.Env[np.ndarray, dict[str, Any]]):
     current task), ``terminal_id``, ``terminal_kind``, ``task_index``, ``memory_need_bytes`` and
     ``now_s`` describe the task to decide; after a step, ``outcome`` holds the decided task's
     :class:`~cloudedge.sim.TaskOutcome` (latency terms of eq. 8, status); at the end
-    ``episode`` holds the episode metrics (:class:`~cloudedge.metrics.EpisodeMetrics`).
+    ``episode`` holds the episode metrics (:class:`~cloudedge.metrics.EpisodeMetrics`) and
+    ``truncated_prompts``, also in the reset info: how many of the episode's prompts exceeded
+    GPT-J's context less the reserved completion tokens and were truncated (see
+    :class:`~cloudedge.config.WorkloadConfig`).
+
+    ## Version History
+    * v0: the environment described here, with the paper scenario (He et al., IEEE TMC 2024) as
+      its default. A change of its behaviour (dynamics, spaces, rewards, a shipped scenario's
+      values) registers ``LLMOffload-v1`` rather than redefining v0.
 
     :param scenario: a :class:`ScenarioConfig` or a scenario name (default ``"paper"``).
     :param overrides: scenario fields to override, e.g. ``t_max_s=3.0, n_tasks=200`` or

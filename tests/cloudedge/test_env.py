@@ -106,6 +106,11 @@ def test_info_names_the_terminal_and_the_outcome() -> None:
         ({"server": 0, "share": [-0.1, 0.1, 0.1]}, "out of range"),
         ({"server": 0, "share": [0.1, 0.1]}, "3 entries"),
         ({"share": [0.1, 0.1, 0.1]}, "keys 'server'"),
+        (
+            {"server": 0, "share": [0.1, 0.1, 0.1], "priority": 1},
+            r"unknown key\(s\) \['priority'\]",
+        ),
+        ([0, [0.1, 0.1, 0.1]], "must be a mapping"),
     ],
 )
 def test_bad_actions_raise_and_change_nothing(action: dict, message: str) -> None:
