@@ -425,7 +425,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="profile CSV to write (default: outputs/profile_<device>.csv)",
     )
-    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="default: cpu")
+    parser.add_argument(
+        "--device",
+        choices=("cpu", "cuda"),
+        default="cpu",
+        help="where to time GPT-J (default: cpu)",
+    )
     parser.add_argument(
         "--prompt-tokens",
         type=_int_list,
@@ -467,16 +472,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--dtype",
         choices=sorted(_DTYPES),
         default=None,
-        help="default: float32 on cpu, float16 on cuda",
+        help="weight and activation type (default: float32 on cpu, float16 on cuda)",
     )
     parser.add_argument("--seed", type=int, default=0, help="weights and prompt ids (default: 0)")
     size = parser.add_argument_group("random-weight model size (ignored with --model)")
-    size.add_argument("--n-layer", type=int, default=defaults.n_layer)
-    size.add_argument("--n-embd", type=int, default=defaults.n_embd)
-    size.add_argument("--n-head", type=int, default=defaults.n_head)
-    size.add_argument("--rotary-dim", type=int, default=defaults.rotary_dim)
-    size.add_argument("--vocab-size", type=int, default=defaults.vocab_size)
-    size.add_argument("--n-positions", type=int, default=defaults.n_positions)
+    for option, what in (
+        ("n_layer", "transformer blocks"),
+        ("n_embd", "hidden size, divisible by --n-head"),
+        ("n_head", "attention heads"),
+        ("rotary_dim", "rotary embedding dimensions per head"),
+        ("vocab_size", "vocabulary size"),
+        ("n_positions", "context length in tokens"),
+    ):
+        default = getattr(defaults, option)
+        size.add_argument(
+            f"--{option.replace('_', '-')}",
+            type=int,
+            default=default,
+            help=f"{what} (default: {default})",
+        )
 
 
 def run(args: argparse.Namespace) -> int:
