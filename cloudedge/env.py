@@ -208,7 +208,13 @@ class CloudEdgeEnv(gym.Env[np.ndarray, dict[str, Any]]):
             raise ValueError(
                 f"action['server'] = {server} is out of range: allowed [0, {self.n_servers - 1}]"
             )
-        share = np.asarray(raw_share, dtype=np.float64).reshape(-1).tolist()
+        try:
+            share = np.asarray(raw_share, dtype=np.float64).reshape(-1).tolist()
+        except (TypeError, ValueError):
+            raise ValueError(
+                "action['share'] must be 3 numbers (compute, bandwidth, memory) in [0, 1], "
+                f"got {raw_share!r}"
+            ) from None
         if len(share) != 3:
             raise ValueError(
                 f"action['share'] must have 3 entries (compute, bandwidth, memory), "

@@ -172,7 +172,7 @@ class LLMTrace:
             line = raw.count(b"\n", 0, err.start) + 1
             line_start = raw.rfind(b"\n", 0, err.start) + 1
             field = raw.count(b",", line_start, err.start)
-            column = TRACE_COLUMNS[field] if field < len(TRACE_COLUMNS) else f"#{field + 1}"
+            column = TRACE_COLUMNS[field] if field < len(TRACE_COLUMNS) else str(field + 1)
             raise TraceFormatError(
                 path, line, column, f"not UTF-8 text (byte {err.start}): a trace is a CSV file"
             ) from None
