@@ -60,21 +60,19 @@ class ChannelConfig:
     """Wireless channel (PAPER.md section 4). All values are **open** in the paper.
 
     :param carrier_ghz: carrier frequency; enters the ground-to-air constant only.
-    :param uplink_power_dbm: terminal transmit power (3GPP UE class 3: 23 dBm).
-    :param downlink_power_dbm: server transmit power. The paper's eq. 8 uses a single rate R, so
-        the default equals the uplink power and both directions see the same link budget.
-    :param noise_psd_dbm_per_hz: thermal noise density at 290 K (-174 dBm/Hz).
-    :param noise_figure_db: receiver noise figure (3GPP TR 36.814 uses 9 dB for the UE).
+    :param uplink_power_dbm: terminal transmit power.
+    :param downlink_power_dbm: server transmit power.
+    :param noise_psd_dbm_per_hz: thermal noise power spectral density.
+    :param noise_figure_db: receiver noise figure.
     :param antenna_gain_db: the constant antenna gain g of ``G = g - PL - X_sigma``.
-    :param shadowing_sigma_db: std of the shadow fading X_sigma (3GPP TR 36.814 macro: 8 dB).
-        The paper treats X_sigma as non-negative; we draw ``|N(0, sigma^2)|`` per transmission.
-    :param g2a_alpha: path-loss exponent of ground-to-air links. 3GPP TR 36.777 (UMa-AV, LoS)
-        gives ``28 + 22 log10(d_m) + 20 log10(fc_GHz)``, i.e. alpha = 2.2.
-    :param g2a_constant_db: the constant C of ``PL_G2A``; ``None`` derives it from TR 36.777 as
-        ``28 + 20 log10(carrier_ghz)``.
-    :param a2a_alpha: path-loss exponent of air-to-air links (line of sight, free space: 2.0).
-    :param min_distance_m: distances below this are clamped so that ``log10(d)`` stays finite
-        (3GPP TR 36.814 macro scenarios use a 35 m minimum distance).
+    :param shadowing_sigma_db: std of the shadow fading X_sigma. The paper treats X_sigma as
+        non-negative; we draw ``|N(0, sigma^2)|`` per transmission.
+    :param g2a_alpha: path-loss exponent of ground-to-air links
+        (``PL = C + 10 alpha log10(d_m)``).
+    :param g2a_constant_db: the constant C of ``PL_G2A``; ``None`` derives it from 3GPP
+        TR 36.777 (UMa-AV, LoS) as ``28 + 20 log10(carrier_ghz)``.
+    :param a2a_alpha: path-loss exponent of air-to-air links.
+    :param min_distance_m: distances below this are clamped so that ``log10(d)`` stays finite.
     """
 
     carrier_ghz: float
@@ -117,10 +115,8 @@ class ComputeProfileConfig:
 
     ``compute_time_s = floor_s + scale_s * nominal_units / allocated_units``: time falls as the
     allocation rises (the paper's Fig. 2) towards a floor set by the hardware and by whether the
-    server is accelerated. The paper gives no values (**open**); the paper profiles are
-    calibrated to its stated facts: the shortest cloud inference takes more than 2 s, the
-    shortest edge inference more than 9 s, and an edge task at its nominal allocation finishes
-    within 10 s (Fig. 4: at t_max >= 10 the edge becomes usable).
+    server is accelerated. The paper gives no values (**open**); ``paper.yaml`` calibrates
+    them to its stated facts.
 
     :param floor_s: time at infinite allocation (s).
     :param scale_s: extra time at the nominal allocation of one task (s).
@@ -191,10 +187,10 @@ class TerminalFleetConfig:
     :param n_fixed: fixed ground terminals.
     :param n_mobile: mobile ground terminals.
     :param n_uav: UAV terminals (air).
-    :param ground_height_m: height of ground terminals (3GPP UE height 1.5 m).
-    :param uav_height_range_m: UAV heights; 3GPP TR 36.777 considers UAVs up to 300 m.
-    :param mobile_speed_range_mps: ground speeds (pedestrian 1 m/s to urban car 15 m/s).
-    :param uav_speed_range_mps: UAV speeds (TR 36.777 uses up to 160 km/h; we keep 5-20 m/s).
+    :param ground_height_m: height of ground terminals, below 100 m.
+    :param uav_height_range_m: (low, high) UAV heights, from 100 m to the area's height.
+    :param mobile_speed_range_mps: (low, high) ground speeds.
+    :param uav_speed_range_mps: (low, high) UAV speeds.
     """
 
     n_fixed: int
@@ -242,18 +238,15 @@ class WorkloadConfig:
     """Where tasks come from and when (PAPER.md sections 2 and 10).
 
     :param arrival: ``"burst"``: all tasks arrive uniformly at random within
-        ``burst_window_s``, a window short against compute times, so that at 100% load the
-        demand equals the capacity (the paper's regime: its environment's resources equal "the
-        largest total demand of the tasks"); ``"poisson"``: exponential inter-arrival times at
+        ``burst_window_s``; ``"poisson"``: exponential inter-arrival times at
         ``poisson_rate_hz``. Used by the ``humaneval`` and ``synthetic`` sources; an
         ``azure_trace`` workload arrives at the trace's own timestamps and ignores it.
-    :param burst_window_s: length of the burst (s); 1 s is short against the >= 2 s compute.
+    :param burst_window_s: length of the burst (s).
     :param poisson_rate_hz: arrival rate of the Poisson process (tasks/s).
     :param source: what each task asks for.
 
         * ``"humaneval"`` (the paper's): each task is one of the 164 real HumanEval problems
-          drawn uniformly; PS_x is its prompt, PS_y its canonical solution (the paper leaves
-          the sizes open; the canonical solution is a real completion of the right length).
+          drawn uniformly; PS_x is its prompt, PS_y its canonical solution.
         * ``"synthetic"``: every task has ``synthetic_prompt_tokens`` prompt and
           ``synthetic_completion_tokens`` completion tokens; PS_x and PS_y are those counts
           times ``bytes_per_token`` (rounded up).
@@ -264,11 +257,7 @@ class WorkloadConfig:
           ``trace_rate_hz`` is set); prompt and completion tokens are its ``ContextTokens``
           and ``GeneratedTokens``; PS_x and PS_y are those counts times ``bytes_per_token``.
     :param bytes_per_token: UTF-8 bytes per GPT-J (GPT-2 BPE) token, used both ways: HumanEval
-        bytes to tokens, and trace or synthetic tokens to payload bytes. **open**: no tokenizer
-        vocabulary is available offline; GPT-2 BPE has no whitespace-run tokens, so indented
-        Python costs about 3 bytes per token (vs ~4 for English prose, the
-        :data:`cloudedge.trace.BYTES_PER_TOKEN` rule of thumb; the shipped Azure trace is a
-        coding trace, so 3 applies to it as well).
+        bytes to tokens, and trace or synthetic tokens to payload bytes (**open**).
     :param reserved_completion_tokens: KV-cache tokens reserved for the completion at
         admission (serving engines reserve the maximum generation length up front), in
         [0, 2047]. GPT-J-6B's context is 2,048 tokens, so a prompt longer than
@@ -280,10 +269,8 @@ class WorkloadConfig:
         inference trace 2023, coding (:func:`cloudedge.trace.default_azure_code_trace_path`).
     :param trace_rate_hz: ``azure_trace`` only: time-scale the whole trace so that its mean
         arrival rate is this (requests/s), keeping its burstiness; ``None`` replays real time.
-    :param synthetic_prompt_tokens: ``synthetic`` only; 128 is about the HumanEval mean
-        prompt (151 tokens at 3 bytes per token, median 132).
-    :param synthetic_completion_tokens: ``synthetic`` only; 64 is about the HumanEval mean
-        canonical solution (61 tokens, median 50).
+    :param synthetic_prompt_tokens: ``synthetic`` only: prompt tokens of every task.
+    :param synthetic_completion_tokens: ``synthetic`` only: completion tokens of every task.
     """
 
     arrival: ArrivalProcess
@@ -338,21 +325,21 @@ class ResourceConfig:
     """How the environment's total resources are sized (PAPER.md section 10).
 
     The paper sets the total resources to the largest total demand of the tasks of one training
-    episode, so that 100 tasks are a 100% load. Compute and bandwidth demands are a nominal
+    episode, so that ``reference_tasks`` tasks are a 100% load. Compute and bandwidth demands
+    are a nominal
     amount per task; the GPU-memory demand of a task is its KV cache (GPT-J-6B, fp16) for its
     prompt plus the reserved completion, plus a workspace.
 
-    :param reference_tasks: the task count that is a 100% load (the paper: 100).
+    :param reference_tasks: the task count that is a 100% load.
     :param nominal_compute_units: compute demand of one task (abstract units: one task's share
-        of a server's accelerator). **open**; 1 unit sets the scale of the compute profiles.
-    :param nominal_bandwidth_hz: bandwidth demand of one task. **open**; 1 MHz per task gives a
-        20 MHz carrier per server at 100 tasks, a common LTE/NR channel width.
-    :param kv_cache_bytes_per_value: 2 for fp16 serving.
+        of a server's accelerator; **open**); it sets the scale of the compute profiles.
+    :param nominal_bandwidth_hz: bandwidth demand of one task (**open**).
+    :param kv_cache_bytes_per_value: bytes per KV-cache value: 1, 2 (fp16) or 4.
     :param workspace_mib: activation workspace per task on top of the KV cache (**open**).
     :param memory_demand_quantile_z: "largest total demand" of ``reference_tasks`` tasks of
         the selected workload (HumanEval in the paper; for a trace, prompts distributed as all
         its requests'), read as the upper normal quantile of their summed memory demand
-        (``n*mean + z*std*sqrt(n)``); z = 2.326 is the 99th percentile.
+        (``n*mean + z*std*sqrt(n)``).
     """
 
     reference_tasks: int
@@ -383,10 +370,18 @@ class ResourceConfig:
 class ScenarioConfig:
     """A whole scenario (see :func:`load_scenario` for the shipped ones).
 
+    Every field is required: a scenario file gives all of them (nothing defaults silently).
+
     :param name: scenario name (recorded in results).
-    :param n_tasks: tasks (decisions) per episode (the paper: 100 to 200).
+    :param n_tasks: tasks (decisions) per episode.
     :param t_max_s: deadline of every task, from its arrival to the delivery of its result.
     :param area_m: (x, y, z) extent of the simulated volume in metres.
+    :param servers: the servers, at most one of kind ``"cloud"``; shares sum to 1.
+    :param compute_profiles: named calibrated compute profiles the servers may use.
+    :param terminals: the requesting terminals.
+    :param channel: the wireless channel.
+    :param workload: where tasks come from and when.
+    :param resources: how the total resources are sized.
     """
 
     name: str
