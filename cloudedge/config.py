@@ -438,7 +438,7 @@ class ScenarioConfig:
         return len(self.servers)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain nested dict (tuples as lists), the form of ``conf/env/*.yaml``."""
+        """Plain nested dict (tuples as lists), the form of the scenario YAML files."""
         return _plain(dataclasses.asdict(self))
 
     def replace(self, **overrides: Any) -> ScenarioConfig:
