@@ -295,4 +295,4 @@ class CloudEdgeEnv(gym.Env[np.ndarray, dict[str, Any]]):
         }
 
 
-__all__ = ["ACTION_KEYS", "CloudEdgeEnv", "make_scenario"]
+__all__ = ["CloudEdgeEnv", "make_scenario"]

@@ -49,7 +49,6 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = [
-    "PROFILE_COLUMNS",
     "ComputeProfile",
     "ProfileFormatError",
     "available_profiles",

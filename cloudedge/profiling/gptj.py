@@ -47,9 +47,6 @@ if TYPE_CHECKING:
     from transformers import GPTJForCausalLM
 
 __all__ = [
-    "DEFAULT_COMPLETION_TOKENS",
-    "DEFAULT_PROMPT_TOKENS",
-    "DEFAULT_THREADS",
     "RandomGPTJSize",
     "add_arguments",
     "available_cpu_threads",
