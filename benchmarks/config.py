@@ -11,14 +11,17 @@ hyperparameter ranges) before any work starts.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
+
+if TYPE_CHECKING:
+    from agents.base import Capabilities
 
 EXPERIMENTS = ("train", "tmax", "load")
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "conf"
@@ -197,3 +200,30 @@ def regress_protocol() -> dict[str, ExperimentConfig]:
     """The reduced protocol of ``benchmarks.regress`` (``conf/experiment/regress_*.yaml``),
     one :class:`ExperimentConfig` per experiment (``train``, ``tmax``, ``load``)."""
     return {name: experiment_config(f"regress_{name}") for name in EXPERIMENTS}
+
+
+def agent_configs(extra_config_dirs: Sequence[Path] = ()) -> dict[str, dict[str, Any]]:
+    """Every agent config (``conf/agent/*.yaml``, then each extra folder's ``agent/``), by
+    name; a later folder's file of the same name wins, as in Hydra's search path."""
+    import yaml
+
+    configs: dict[str, dict[str, Any]] = {}
+    for folder in (CONFIG_DIR, *extra_config_dirs):
+        for path in sorted((Path(folder) / "agent").glob("*.yaml")):
+            configs[path.stem] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return configs
+
+
+def agent_names(
+    where: Callable[[Capabilities], bool] = lambda _c: True,
+    extra_config_dirs: Sequence[Path] = (),
+) -> list[str]:
+    """The names of the agent configs whose class's :class:`~agents.base.Capabilities`
+    satisfy ``where``: learners first (they take longest), then by name. Stages select agents
+    this way instead of keeping lists of names."""
+    from agents.base import agent_capabilities
+
+    configs = agent_configs(extra_config_dirs)
+    capabilities = {name: agent_capabilities(config) for name, config in configs.items()}
+    chosen = [name for name in configs if where(capabilities[name])]
+    return sorted(chosen, key=lambda name: (not capabilities[name].learns, name))

@@ -18,22 +18,16 @@ import sys
 import time
 from pathlib import Path
 
-import yaml
-
-from agents.base import agent_capabilities
+from benchmarks.config import agent_names
 from benchmarks.lifecycle import DIE_WITH_PARENT_ENV
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def available_agents(extra_config_dir: Path | None = None) -> list[str]:
-    """Every agent with a config in ``conf/agent`` (and ``extra_config_dir/agent``): learners
-    first (they take longest, so a parallel sweep starts them first), then the others, each
-    by name."""
-    folders = [ROOT / "conf"] + ([extra_config_dir] if extra_config_dir else [])
-    paths = [p for folder in folders for p in sorted((folder / "agent").glob("*.yaml"))]
-    configs = {p.stem: yaml.safe_load(p.read_text()) for p in paths}
-    return sorted(configs, key=lambda name: (not agent_capabilities(configs[name]).learns, name))
+    """Every agent with a config in ``conf/agent`` (and ``extra_config_dir/agent``), learners
+    first (they take longest, so a parallel sweep starts them first)."""
+    return agent_names(extra_config_dirs=[extra_config_dir] if extra_config_dir else [])
 
 
 def _run(cmd: list[str], stage: str) -> float:
