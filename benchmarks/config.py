@@ -129,7 +129,10 @@ def experiment_from_mapping(values: Mapping[str, Any] | ExperimentConfig) -> Exp
             config = OmegaConf.to_object(merged)  # type: ignore[assignment]
         except OmegaConfBaseException as err:
             problem = str(err).splitlines()[0]
-            raise BenchError(f"experiment: {problem}") from None
+            key = getattr(err, "full_key", None)
+            raise BenchError(
+                f"experiment.{key}: {problem}" if key else f"experiment: {problem}"
+            ) from None
     assert isinstance(config, ExperimentConfig)
     config.check()
     return config
