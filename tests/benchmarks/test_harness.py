@@ -220,18 +220,3 @@ def test_plot_from_a_fixture_csv(tmp_path: Path) -> None:
     for name in ("fig3_train.png", "fig3_train.pdf", "bound_fraction.png"):
         assert (results / "figures" / name).stat().st_size > 1000
     shutil.rmtree(results / "figures")
-
-
-def test_reproduce_pipeline_quick_on_two_heuristics(tmp_path: Path) -> None:
-    out = tmp_path / "out"
-    results = out / "results"  # no --results: the tables go next to the runs, not results/
-    result = subprocess.run(
-        [sys.executable, "-m", "benchmarks.reproduce", "--quick", "--agents",
-         "edge_first,round_robin", "--seeds", "1", "--out-dir", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "total wall time" in result.stdout
-    for name in ("train.csv", "tmax.csv", "load.csv", "summary.csv", "README.md"):
-        assert (results / name).exists(), name
-    assert "min on" in (results / "README.md").read_text()
