@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -93,7 +94,20 @@ def app(cfg: DictConfig) -> None:
             log_fn(f"{done} {cfg.experiment.name} runs complete in {experiment_dir}")
     except BenchError as err:
         print(f"cloudedge-bench: error: {err}", file=sys.stderr)
+        _remove_new_out_dir(Path(str(cfg.out_dir)))
         sys.exit(2)
+
+
+#: ``out_dir`` did not exist when this process started (set by :func:`main`): on bad input
+#: everything in it (Hydra's log folder, made before the config is checked) is this
+#: process's, and is removed so that bad input leaves nothing behind.
+_NEW_OUT_DIR: list[Path] = []
+
+
+def _remove_new_out_dir(out_dir: Path) -> None:
+    if HydraConfig.get().mode == RunMode.RUN and out_dir.resolve() in _NEW_OUT_DIR:
+        logging.shutdown()  # close Hydra's run.log before its folder goes
+        shutil.rmtree(out_dir, ignore_errors=True)
 
 
 def main() -> None:
@@ -103,13 +117,17 @@ def main() -> None:
     lifecycle.mark_launcher()
     # Hydra makes its log folder under out_dir before our code runs: check it first, so that
     # an unwritable out_dir is one line, not a traceback.
+    out_dir = Path("outputs")  # conf/config.yaml's, unless given
     for arg in sys.argv[1:]:
         if arg.startswith("out_dir="):
+            out_dir = Path(arg.partition("=")[2])
             try:
-                check_writable([Path(arg.partition("=")[2]).resolve()])
+                check_writable([out_dir.resolve()])
             except BenchError as err:
                 print(f"cloudedge-bench: error: {err}", file=sys.stderr)
                 sys.exit(2)
+    if not out_dir.exists():
+        _NEW_OUT_DIR.append(out_dir.resolve())
     app()
 
 

@@ -175,6 +175,7 @@ def test_bad_input_is_one_clear_error_and_writes_nothing(
     assert result.returncode != 0
     assert message in result.stderr + result.stdout
     assert "Traceback" not in result.stderr
+    assert not out.exists()  # not even Hydra's log folder
     assert not list((out / "runs").rglob("metrics.csv")) if (out / "runs").exists() else True
 
 
