@@ -82,8 +82,8 @@ def simulator_source_hash() -> str:
 
 def agent_sources(cls: type) -> list[Path]:
     """The source an agent class's behaviour depends on: its module (or its whole
-    subpackage, e.g. ``agents/aif/``) and the modules of its own top-level package that the
-    module imports from (e.g. ``agents/base.py``)."""
+    subpackage, e.g. ``agents/aif/``), the modules of its own top-level package that the
+    module imports from, and ``agents/base.py``."""
     import importlib
     import sys
 
@@ -104,6 +104,10 @@ def agent_sources(cls: type) -> list[Path]:
     own = source_of(module)
     if own is not None:
         paths.add(own)
+    # The base class runs every agent's episodes (evaluate_episode), wherever the agent lives.
+    from agents import base
+
+    paths.add(Path(base.__file__).resolve())
     for value in vars(module).values():
         name = (
             value.__name__

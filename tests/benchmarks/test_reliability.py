@@ -377,3 +377,26 @@ def test_two_reruns_into_one_out_dir_at_once_run_the_job_once(tmp_path: Path) ->
     assert sum(t.count("done in") for t in texts) == 1  # one ran it...
     assert sum(t.count("complete, skipped") for t in texts) == 1  # ...the other found it done
     assert run_status(spec.run_dir, spec.run_key) is None
+
+
+def test_keys_follow_the_agent_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib
+
+    module = tmp_path / "keyed_agent.py"
+    source = (
+        "from agents.heuristics import RoundRobinAgent\n\n"
+        "class KeyedAgent(RoundRobinAgent):\n    name = 'keyed'  # {}\n"
+    )
+    module.write_text(source.format("first"))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    config = {"_target_": "keyed_agent.KeyedAgent"}
+    first = validate(TRAIN, "keyed", config, PAPER, 0, tmp_path / "o")
+    module.write_text(source.format("edited"))
+    from benchmarks import store
+
+    store.tree_sha256.cache_clear()  # a new process would read the file afresh
+    importlib.reload(importlib.import_module("keyed_agent"))
+    edited = validate(TRAIN, "keyed", config, PAPER, 0, tmp_path / "o")
+    assert edited.code["agent"] != first.code["agent"]
+    assert edited.train_key != first.train_key and edited.run_key != first.run_key
+    assert edited.code["simulator"] == first.code["simulator"]
