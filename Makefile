@@ -21,9 +21,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# The full protocol (all agents, 5 seeds, train + tmax + load, figures, summary) into results/.
+# The full protocol (all agents, 5 seeds, train + tmax + load, figures, summary) into results/
+# (named here: nothing else writes the committed results/).
 reproduce: $(STAMP)
-	$(BIN)/python -m benchmarks.reproduce
+	$(BIN)/python -m benchmarks.reproduce --results results
 
 # The same pipeline at a reduced budget, into outputs/quick/ (used by tests and CI).
 reproduce-quick: $(STAMP)

@@ -14,10 +14,12 @@ whose ``_target_`` names the class (Hydra's convention; the other keys are its p
 from __future__ import annotations
 
 import importlib
+import math
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, ClassVar, Literal
 
 import gymnasium as gym
@@ -56,6 +58,106 @@ class Capabilities:
     privileged: bool = False
 
 
+@dataclass(frozen=True)
+class Range:
+    """The values a hyperparameter may take, declared on the agent class and checked by
+    :func:`make_agent` before any training (a bad value is one line naming ``agent.<param>``).
+
+    :param low: smallest allowed number (``None``: unbounded).
+    :param high: largest allowed number (``None``: unbounded).
+    :param low_open: ``low`` itself is not allowed.
+    :param high_open: ``high`` itself is not allowed.
+    :param integer: only integers (``True``/``False`` are not integers here).
+    :param choices: the allowed values when the parameter is categorical (strings, booleans).
+    :param each: the value is a non-empty list and the range applies to each element.
+    :param also: extra literal values allowed besides the range (e.g. ``"auto"``, ``None``).
+    :param schedule: a string ``lin_<x>`` (a linear schedule from ``x``) is allowed, with
+        ``x`` in the range.
+    """
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    integer: bool = False
+    choices: tuple[Any, ...] | None = None
+    each: bool = False
+    also: tuple[Any, ...] = ()
+    schedule: bool = False
+
+    def describe(self) -> str:
+        """The allowed values in words, e.g. ``an integer >= 1`` or ``a number in [0, 1)``."""
+        if self.choices is not None:
+            text = "one of " + ", ".join(repr(c) for c in self.choices)
+        else:
+            kind = "an integer" if self.integer else "a number"
+            if self.low is not None and self.high is not None:
+                left, right = "(" if self.low_open else "[", ")" if self.high_open else "]"
+                text = f"{kind} in {left}{self.low:g}, {self.high:g}{right}"
+            elif self.low is not None:
+                text = f"{kind} {'>' if self.low_open else '>='} {self.low:g}"
+            elif self.high is not None:
+                text = f"{kind} {'<' if self.high_open else '<='} {self.high:g}"
+            else:
+                text = kind
+            if self.schedule:
+                text += " (or 'lin_<x>' with x so)"
+        if self.each:
+            text = f"a non-empty list, each {text}"
+        if self.also:
+            text += " or " + " or ".join(repr(a) for a in self.also)
+        return text
+
+    def allows(self, value: Any) -> bool:
+        """Whether ``value`` is allowed."""
+        if any(value is a or (type(value) is type(a) and value == a) for a in self.also):
+            return True
+        if self.each:
+            if isinstance(value, str | bytes) or not isinstance(value, Sequence) or not value:
+                return False
+            return all(self._allows_one(v) for v in value)
+        return self._allows_one(value)
+
+    def _allows_one(self, value: Any) -> bool:
+        if self.choices is not None:
+            return any(value == c and type(value) is type(c) for c in self.choices)
+        if self.schedule and isinstance(value, str) and value.startswith("lin_"):
+            try:
+                value = float(value[4:])
+            except ValueError:
+                return False
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return False
+        if self.integer and not (isinstance(value, int) or float(value).is_integer()):
+            return False
+        if not math.isfinite(value):
+            return False
+        if self.low is not None and (value < self.low or (self.low_open and value == self.low)):
+            return False
+        return not (
+            self.high is not None and (value > self.high or (self.high_open and value == self.high))
+        )
+
+
+def ranges(**allowed: Range) -> Mapping[str, Range]:
+    """A read-only ``name -> Range`` mapping for :attr:`Agent.hyperparameters`."""
+    return MappingProxyType(allowed)
+
+
+class HyperparameterError(ValueError):
+    """A hyperparameter outside its declared :class:`Range` (one line, names ``agent.<p>``)."""
+
+
+#: Ranges shared by several agents (probabilities, discounts, sizes, step sizes).
+PROBABILITY = Range(0.0, 1.0)
+POSITIVE = Range(0.0, low_open=True)
+POSITIVE_INT = Range(1, integer=True)
+NON_NEGATIVE = Range(0.0)
+NON_NEGATIVE_INT = Range(0, integer=True)
+SHARE_LEVELS = Range(0.0, 1.0, low_open=True, each=True)
+BOOLEAN = Range(choices=(True, False))
+
+
 class Agent(ABC):
     """Base class of all agents.
 
@@ -67,6 +169,9 @@ class Agent(ABC):
     name: str = "agent"
     #: What this agent is (see :class:`Capabilities`); subclasses override it.
     capabilities: ClassVar[Capabilities] = Capabilities()
+    #: Allowed values of the constructor's hyperparameters (name -> :class:`Range`), checked
+    #: by :func:`make_agent` before the agent is built; subclasses declare their own.
+    hyperparameters: ClassVar[Mapping[str, Range]] = {}
 
     def __init__(self, scenario: ScenarioConfig, seed: int = 0) -> None:
         self.scenario = scenario
@@ -119,12 +224,26 @@ def evaluate_episode(agent: Agent, env: gym.Env, seed: int) -> dict[str, float]:
 def make_agent(config: Mapping[str, Any], scenario: ScenarioConfig, seed: int = 0) -> Agent:
     """Build the agent named by ``config['_target_']`` (``"package.module.Class"``).
 
-    :raises ValueError: when ``_target_`` is missing, cannot be imported or is not an Agent.
+    :raises ValueError: when ``_target_`` is missing, cannot be imported or is not an Agent,
+        or a hyperparameter is outside its declared range (:class:`HyperparameterError`).
     """
     params = dict(config)
     cls = agent_class(params.pop("_target_", None))
     params.pop("name", None)
+    check_hyperparameters(cls, params)
     return cls(scenario, seed=seed, **params)
+
+
+def check_hyperparameters(cls: type[Agent], params: Mapping[str, Any]) -> None:
+    """Check ``params`` against ``cls.hyperparameters`` (undeclared ones are left to the
+    constructor, which rejects unknown names).
+
+    :raises HyperparameterError: naming the first bad ``agent.<param>`` and its allowed range.
+    """
+    for key, value in params.items():
+        allowed = cls.hyperparameters.get(key)
+        if allowed is not None and not allowed.allows(value):
+            raise HyperparameterError(f"agent.{key} = {value!r}: allowed {allowed.describe()}")
 
 
 def agent_capabilities(config: Mapping[str, Any]) -> Capabilities:

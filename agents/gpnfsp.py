@@ -58,7 +58,20 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from agents.base import Action, Agent, Capabilities, EpisodeCallback
+from agents.base import (
+    NON_NEGATIVE,
+    NON_NEGATIVE_INT,
+    POSITIVE,
+    POSITIVE_INT,
+    PROBABILITY,
+    SHARE_LEVELS,
+    Action,
+    Agent,
+    Capabilities,
+    EpisodeCallback,
+    Range,
+    ranges,
+)
 from cloudedge.config import ScenarioConfig
 from cloudedge.wrappers import DEFAULT_SHARE_LEVELS, DiscreteActionWrapper, decode_discrete_action
 
@@ -232,6 +245,29 @@ class GPNFSPAgent(Agent):
 
     name = "gpnfsp"
     capabilities = Capabilities(learns=True, paper_baseline=True, action_interface="discrete")
+    hyperparameters = ranges(
+        share_levels=SHARE_LEVELS,
+        eta=PROBABILITY,
+        act_policy=Range(choices=("average", "best_response")),
+        embed_dim=POSITIVE_INT,
+        encoder_sizes=Range(1, integer=True, each=True),
+        gru_size=POSITIVE_INT,
+        average_hidden_sizes=Range(1, integer=True, each=True),
+        gamma=PROBABILITY,
+        gae_lambda=PROBABILITY,
+        clip_range=POSITIVE,
+        ent_coef=NON_NEGATIVE,
+        vf_coef=NON_NEGATIVE,
+        max_grad_norm=POSITIVE,
+        rl_learning_rate=Range(0.0, 1.0, low_open=True),
+        rollout_steps=POSITIVE_INT,
+        n_epochs=POSITIVE_INT,
+        minibatch_trajectories=POSITIVE_INT,
+        sl_learning_rate=Range(0.0, 1.0, low_open=True),
+        sl_batch_size=POSITIVE_INT,
+        sl_updates_per_episode=NON_NEGATIVE_INT,
+        reservoir_size=POSITIVE_INT,
+    )
 
     def __init__(
         self,

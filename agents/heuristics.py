@@ -15,7 +15,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from agents.base import Action, Agent, Capabilities
+from agents.base import Action, Agent, Capabilities, Range, ranges
 from cloudedge.config import ScenarioConfig
 from cloudedge.entities import make_servers
 from cloudedge.env import T_MAX_NORMALISER_S
@@ -127,6 +127,7 @@ class GreedyLatencyAgent(_CapacityAware):
     """
 
     name = "greedy_latency"
+    hyperparameters = ranges(expected_completion_tokens=Range(1, integer=True))
 
     def __init__(
         self, scenario: ScenarioConfig, seed: int = 0, expected_completion_tokens: int = 64
@@ -199,6 +200,7 @@ class MyopicOracleAgent(_CapacityAware):
 
     name = "myopic_oracle"
     capabilities = Capabilities(privileged=True)
+    hyperparameters = ranges(share_multiples=Range(0.0, low_open=True, each=True))
 
     def __init__(
         self,

@@ -56,7 +56,20 @@ from tianshou.utils.net.common import Net
 from tianshou.utils.net.discrete import NoisyLinear
 from tianshou.utils.torch_utils import policy_within_training_step, torch_train_mode
 
-from agents.base import Action, Agent, Capabilities, EpisodeCallback
+from agents.base import (
+    NON_NEGATIVE,
+    NON_NEGATIVE_INT,
+    POSITIVE,
+    POSITIVE_INT,
+    PROBABILITY,
+    SHARE_LEVELS,
+    Action,
+    Agent,
+    Capabilities,
+    EpisodeCallback,
+    Range,
+    ranges,
+)
 from cloudedge.config import ScenarioConfig
 from cloudedge.wrappers import DEFAULT_SHARE_LEVELS, DiscreteActionWrapper, decode_discrete_action
 
@@ -132,6 +145,28 @@ class RainbowAgent(Agent):
 
     name = "rainbow"
     capabilities = Capabilities(learns=True, paper_baseline=True, action_interface="discrete")
+    hyperparameters = ranges(
+        share_levels=SHARE_LEVELS,
+        gamma=PROBABILITY,
+        n_step=POSITIVE_INT,
+        num_atoms=Range(2, integer=True),
+        v_min=Range(),
+        v_max=Range(also=("auto",)),
+        noisy_std=NON_NEGATIVE,
+        torso_hidden_sizes=Range(1, integer=True, each=True),
+        head_hidden_sizes=Range(1, integer=True, each=True),
+        learning_rate=Range(0.0, 1.0, low_open=True),
+        adam_eps=POSITIVE,
+        batch_size=POSITIVE_INT,
+        buffer_size=POSITIVE_INT,
+        learning_starts=NON_NEGATIVE_INT,
+        update_per_step=Range(0.0, 64.0, low_open=True),
+        target_update_freq=POSITIVE_INT,
+        alpha=NON_NEGATIVE,
+        beta=PROBABILITY,
+        beta_final=PROBABILITY,
+        eps_training=PROBABILITY,
+    )
 
     def __init__(
         self,

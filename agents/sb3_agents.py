@@ -44,7 +44,21 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.utils import LinearSchedule, set_random_seed
 
-from agents.base import Action, Agent, Capabilities, EpisodeCallback
+from agents.base import (
+    BOOLEAN,
+    NON_NEGATIVE,
+    NON_NEGATIVE_INT,
+    POSITIVE,
+    POSITIVE_INT,
+    PROBABILITY,
+    SHARE_LEVELS,
+    Action,
+    Agent,
+    Capabilities,
+    EpisodeCallback,
+    Range,
+    ranges,
+)
 from cloudedge.config import ScenarioConfig
 from cloudedge.env import CloudEdgeEnv
 from cloudedge.wrappers import (
@@ -236,6 +250,20 @@ class PPOAgent(SB3Agent):
 
     name = "ppo"
     capabilities = Capabilities(learns=True, paper_baseline=True, action_interface="discrete")
+    hyperparameters = ranges(
+        share_levels=SHARE_LEVELS,
+        n_steps=Range(2, integer=True),
+        batch_size=Range(2, integer=True),
+        n_epochs=POSITIVE_INT,
+        gamma=PROBABILITY,
+        gae_lambda=PROBABILITY,
+        learning_rate=Range(0.0, 1.0, low_open=True, schedule=True),
+        clip_range=Range(0.0, low_open=True, schedule=True),
+        ent_coef=NON_NEGATIVE,
+        vf_coef=NON_NEGATIVE,
+        max_grad_norm=POSITIVE,
+        normalize_advantage=BOOLEAN,
+    )
     algorithm = PPO
     allowed_action_spaces = ("discrete", "box")
 
@@ -245,6 +273,18 @@ class SACAgent(SB3Agent):
 
     name = "sac"
     capabilities = Capabilities(learns=True, paper_baseline=True, action_interface="box")
+    hyperparameters = ranges(
+        learning_rate=Range(0.0, 1.0, low_open=True, schedule=True),
+        buffer_size=POSITIVE_INT,
+        learning_starts=NON_NEGATIVE_INT,
+        batch_size=POSITIVE_INT,
+        tau=Range(0.0, 1.0, low_open=True),
+        gamma=PROBABILITY,
+        train_freq=POSITIVE_INT,
+        gradient_steps=Range(-1, integer=True, also=()),
+        ent_coef=Range(0.0, also=("auto",)),
+        target_entropy=Range(also=("auto",)),
+    )
     algorithm = SAC
     allowed_action_spaces = ("box",)
 
@@ -254,6 +294,22 @@ class QRDQNAgent(SB3Agent):
 
     name = "qrdqn"
     capabilities = Capabilities(learns=True, action_interface="discrete")
+    hyperparameters = ranges(
+        share_levels=SHARE_LEVELS,
+        learning_rate=Range(0.0, 1.0, low_open=True, schedule=True),
+        batch_size=POSITIVE_INT,
+        buffer_size=POSITIVE_INT,
+        learning_starts=NON_NEGATIVE_INT,
+        gamma=PROBABILITY,
+        target_update_interval=POSITIVE_INT,
+        train_freq=POSITIVE_INT,
+        gradient_steps=Range(-1, integer=True),
+        exploration_fraction=PROBABILITY,
+        exploration_initial_eps=PROBABILITY,
+        exploration_final_eps=PROBABILITY,
+        tau=Range(0.0, 1.0, low_open=True),
+        max_grad_norm=Range(0.0, low_open=True, also=(None,)),
+    )
     algorithm = QRDQN
     allowed_action_spaces = ("discrete",)
 

@@ -27,10 +27,11 @@ import torch
 import yaml
 
 from agents.base import evaluate_episode, make_agent
+from benchmarks.config import agent_names
 from cloudedge import CloudEdgeEnv
 
 CONF = Path(__file__).resolve().parents[1] / "conf" / "agent"
-HEURISTICS = ("random", "round_robin", "greedy_latency", "edge_first")
+HEURISTICS = tuple(agent_names(lambda c: not c.learns and not c.privileged))  # deployable ones
 
 
 def parse_overrides(pairs: list[str]) -> dict[str, Any]:

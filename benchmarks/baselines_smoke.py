@@ -24,11 +24,13 @@ import yaml
 
 import cloudedge
 from agents.base import Agent, evaluate_episode, make_agent
+from benchmarks.config import agent_names
 from cloudedge.config import ScenarioConfig
 
 CONF = Path(__file__).resolve().parent.parent / "conf" / "agent"
-BASELINES = ("ppo", "sac", "qrdqn", "rainbow", "gpnfsp")
-HEURISTICS = ("random", "myopic_oracle", "edge_first")
+# Library learners act through a flat action wrapper; the non-learners are the references.
+BASELINES = tuple(agent_names(lambda c: c.learns and c.action_interface != "dict"))
+HEURISTICS = tuple(agent_names(lambda c: not c.learns))
 EVAL_SEED = 10_000  # evaluation episodes never overlap training episodes (seeds 0, 1, ...)
 
 

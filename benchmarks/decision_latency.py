@@ -25,11 +25,12 @@ import torch
 import yaml
 
 from agents.base import Agent, make_agent
+from benchmarks.config import agent_names
 from cloudedge import CloudEdgeEnv
 
 CONF = Path(__file__).resolve().parents[1] / "conf" / "agent"
 REFERENCE_SIZES = {"n_members": 10, "n_hidden": 200}
-HEURISTICS = ("random", "round_robin", "greedy_latency", "edge_first", "myopic_oracle")
+HEURISTICS = tuple(agent_names(lambda c: not c.learns))  # read from each class's capabilities
 
 
 def agent_config(name: str, **overrides: Any) -> dict[str, Any]:

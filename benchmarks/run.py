@@ -6,13 +6,17 @@ Examples::
     cloudedge-bench -m agent=aif,ppo,sac,qrdqn,rainbow,gpnfsp seed=0,1,2,3,4 experiment=train
     cloudedge-bench -m agent=aif seed=0,1 experiment=tmax hydra/launcher=submitit_slurm
 
-Also ``python -m benchmarks.run``. Bad input (unknown agent or key, wrong type, t_max <= 0,
-n_tasks <= 0, missing trained policy, unwritable out_dir) is one line on stderr, exit 2.
+Also ``python -m benchmarks.run``; ``cloudedge-bench --help`` lists every option. Bad input
+(unknown agent or key, wrong type, a value out of range, missing trained policy, a folder it
+cannot write, a result of another key in ``out_dir``) is one line on stderr, exit 2, before
+any work and without writing anything.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -22,29 +26,42 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from benchmarks.config import register_configs
-from benchmarks.harness import BenchError, check_writable, execute, validate
+from benchmarks import lifecycle
+from benchmarks.config import CONFIG_DIR as _CONFIG_PATH
+from benchmarks.config import BenchConfig, BenchError, register_configs
+from benchmarks.protocol import execute, validate
+from benchmarks.store import check_writable
 
-CONFIG_DIR = str(Path(__file__).resolve().parent.parent / "conf")
+CONFIG_DIR = str(_CONFIG_PATH)
 log = logging.getLogger("cloudedge-bench")
 
 register_configs()
 
 
-def run_from_config(cfg: DictConfig, agent_name: str, log_fn: Any = log.info) -> Path:
+def run_from_config(
+    cfg: DictConfig,
+    agent_name: str,
+    log_fn: Any = log.info,
+    experiment_choice: str | None = None,
+    overrides: tuple[str, ...] = (),
+) -> Path:
     """Validate then execute one run described by a composed config."""
+    bench = OmegaConf.to_object(cfg)
+    assert isinstance(bench, BenchConfig)
+    bench.check()
     import torch
 
-    torch.set_num_threads(max(1, int(cfg.threads)))
-    container = OmegaConf.to_container(cfg, resolve=True)
-    assert isinstance(container, dict)
+    torch.set_num_threads(bench.threads)
     spec = validate(
-        experiment=container["experiment"],
-        agent_name=agent_name,
-        agent_config=container["agent"],
-        env_config=container["env"],
-        seed=container["seed"],
-        out_dir=container["out_dir"],
+        bench.experiment,
+        agent_name,
+        bench.agent,
+        bench.env,
+        bench.seed,
+        bench.out_dir,
+        replace=bench.replace,
+        experiment_choice=experiment_choice,
+        overrides=overrides,
     )
     return execute(spec, log=log_fn)
 
@@ -52,7 +69,10 @@ def run_from_config(cfg: DictConfig, agent_name: str, log_fn: Any = log.info) ->
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="config")
 def app(cfg: DictConfig) -> None:
     hydra_cfg = HydraConfig.get()
-    agent_name = hydra_cfg.runtime.choices.get("agent", "agent")
+    if lifecycle.is_launcher_worker():  # a launcher's worker process: never outlive it
+        lifecycle.die_with_parent()
+    choices = hydra_cfg.runtime.choices
+    agent_name = choices.get("agent", "agent")
     log_fn = log.info
     if hydra_cfg.mode == RunMode.MULTIRUN:  # Hydra lists the sweep's jobs as "#k : ..."
         job = hydra_cfg.job.num
@@ -61,27 +81,53 @@ def app(cfg: DictConfig) -> None:
             log.info(f"job #{job}: {message}")
 
     try:
-        csv_path = run_from_config(cfg, agent_name, log_fn)
+        csv_path = run_from_config(
+            cfg,
+            agent_name,
+            log_fn,
+            experiment_choice=choices.get("experiment"),
+            overrides=tuple(hydra_cfg.overrides.task),
+        )
         if hydra_cfg.mode == RunMode.MULTIRUN:  # progress across the sweep (and earlier ones)
             experiment_dir = csv_path.parents[2]
             done = sum(1 for _ in experiment_dir.glob("*/seed=*/metrics.csv"))
             log_fn(f"{done} {cfg.experiment.name} runs complete in {experiment_dir}")
     except BenchError as err:
         print(f"cloudedge-bench: error: {err}", file=sys.stderr)
+        _remove_new_out_dir(Path(str(cfg.out_dir)))
         sys.exit(2)
+
+
+#: ``out_dir`` did not exist when this process started (set by :func:`main`): on bad input
+#: everything in it (Hydra's log folder, made before the config is checked) is this
+#: process's, and is removed so that bad input leaves nothing behind.
+_NEW_OUT_DIR: list[Path] = []
+
+
+def _remove_new_out_dir(out_dir: Path) -> None:
+    if HydraConfig.get().mode == RunMode.RUN and out_dir.resolve() in _NEW_OUT_DIR:
+        logging.shutdown()  # close Hydra's run.log before its folder goes
+        shutil.rmtree(out_dir, ignore_errors=True)
 
 
 def main() -> None:
     """Console-script entry point."""
+    if os.environ.get(lifecycle.DIE_WITH_PARENT_ENV) == "1":
+        lifecycle.die_with_parent()  # started by benchmarks.reproduce: die with it
+    lifecycle.mark_launcher()
     # Hydra makes its log folder under out_dir before our code runs: check it first, so that
     # an unwritable out_dir is one line, not a traceback.
+    out_dir = Path("outputs")  # conf/config.yaml's, unless given
     for arg in sys.argv[1:]:
         if arg.startswith("out_dir="):
+            out_dir = Path(arg.partition("=")[2])
             try:
-                check_writable(Path(arg.partition("=")[2]).resolve())
+                check_writable([out_dir.resolve()])
             except BenchError as err:
                 print(f"cloudedge-bench: error: {err}", file=sys.stderr)
                 sys.exit(2)
+    if not out_dir.exists():
+        _NEW_OUT_DIR.append(out_dir.resolve())
     app()
 
 

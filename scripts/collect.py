@@ -1,9 +1,12 @@
-"""Concatenate every run's ``metrics.csv`` under ``OUT/runs`` into one tidy CSV per experiment.
+"""Merge every run's ``metrics.csv`` under ``OUT/runs`` into one tidy CSV per experiment.
 
-Usage: ``python scripts/collect.py --out-dir outputs --dest results``. Runs from several
-machines merge the same way: copy their ``runs/`` folders side by side, or concatenate the
-CSVs this writes (identical columns). Rows are sorted, so the result does not depend on the
-order runs finished in.
+Usage: ``python scripts/collect.py --out-dir outputs --dest outputs/results`` (``--dest`` has
+no default, so that the committed ``results/`` is written only when named). Every run is
+checked first as the harness checks it (``benchmarks.store.verify_run``: schema, types, row
+count, run key, checksum in ``run.json``); one bad or incomplete run stops the merge with an
+error naming the file, the line and what is wrong, and nothing is written. Runs from several
+machines merge the same way: copy their ``runs/`` folders side by side first. Rows are sorted,
+so the result does not depend on the order runs finished in.
 """
 
 from __future__ import annotations
@@ -18,31 +21,74 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.harness import COLUMNS, atomic_write_text  # noqa: E402
+from benchmarks.config import EXPERIMENTS, BenchError  # noqa: E402
+from benchmarks.schema import COLUMNS  # noqa: E402
+from benchmarks.store import META_FILE, METRICS_FILE, atomic_write_text, verify_run  # noqa: E402
 
 SORT_KEYS = ["agent", "seed", "t_max_s", "n_tasks", "episode"]
 
 
-def collect(out_dir: Path, dest: Path) -> dict[str, int]:
-    """Write ``dest/<experiment>.csv`` for each experiment found; return row counts."""
-    counts: dict[str, int] = {}
-    for experiment in ("train", "tmax", "load"):
-        paths = sorted((out_dir / "runs" / experiment).glob("*/seed=*/metrics.csv"))
-        if not paths:
-            continue
-        frame = pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)
-        frame = frame[list(COLUMNS)].sort_values(SORT_KEYS, kind="stable")
+def env_dirs(out_dir: Path) -> list[str]:
+    """The env folders (``<env>-<hash>``) under ``out_dir/runs``."""
+    runs = out_dir / "runs"
+    return sorted(p.name for p in runs.iterdir() if p.is_dir()) if runs.is_dir() else []
+
+
+def run_dirs(env_dir: Path, experiment: str) -> list[Path]:
+    """Every run folder of one experiment (complete or not) under an env folder."""
+    folders = {
+        p.parent
+        for name in (METRICS_FILE, META_FILE)
+        for p in (env_dir / experiment).glob(f"*/seed=*/{name}")
+    }
+    return sorted(folders)
+
+
+def collect(out_dir: Path, dest: Path, env: str | None = None) -> dict[str, int]:
+    """Check every run, then write ``dest/<experiment>.csv`` for each experiment found.
+
+    :param env: the env folder to collect (needed when ``out_dir`` holds several).
+    :return: row counts per experiment (empty when there are no runs).
+    :raises BenchError: naming the file (and line) of the first bad run, or the env choice.
+    """
+    envs = env_dirs(out_dir)
+    if env is None:
+        if len(envs) > 1:
+            raise BenchError(
+                f"{out_dir / 'runs'} holds runs of several envs {envs}: choose one with --env"
+            )
+        env = envs[0] if envs else None
+    elif env not in envs:
+        raise BenchError(f"--env {env!r}: no such folder under {out_dir / 'runs'}; found {envs}")
+    if env is None:
+        return {}
+    frames: dict[str, pd.DataFrame] = {}
+    for experiment in EXPERIMENTS:
+        rows = [
+            row for run in run_dirs(out_dir / "runs" / env, experiment) for row in verify_run(run)
+        ]
+        if rows:
+            frame = pd.DataFrame(rows, columns=list(COLUMNS))
+            frames[experiment] = frame.sort_values(SORT_KEYS, kind="stable")
+    for experiment, frame in frames.items():  # only once every run has passed
         atomic_write_text(dest / f"{experiment}.csv", frame.to_csv(index=False))
-        counts[experiment] = len(frame)
-    return counts
+    return {experiment: len(frame) for experiment, frame in frames.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out-dir", type=Path, default=Path("outputs"))
-    parser.add_argument("--dest", type=Path, default=Path("results"))
+    parser.add_argument("--out-dir", type=Path, default=Path("outputs"),
+                        help="the harness's out_dir (runs are read from OUT_DIR/runs)")  # fmt: skip
+    parser.add_argument("--dest", type=Path, required=True,
+                        help="folder for <experiment>.csv (e.g. outputs/results)")  # fmt: skip
+    parser.add_argument("--env", default=None,
+                        help="env folder under OUT_DIR/runs (needed if several)")  # fmt: skip
     args = parser.parse_args(argv)
-    counts = collect(args.out_dir, args.dest)
+    try:
+        counts = collect(args.out_dir, args.dest, args.env)
+    except BenchError as err:
+        print(f"collect: error: {err}", file=sys.stderr)
+        return 2
     if not counts:
         print(f"collect: error: no runs under {args.out_dir / 'runs'}", file=sys.stderr)
         return 2

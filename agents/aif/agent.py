@@ -39,7 +39,18 @@ from agents.aif.model import (
     make_optimizer,
 )
 from agents.aif.planner import CEMPlanner, PlannerConfig
-from agents.base import Action, Agent, Capabilities, EpisodeCallback
+from agents.base import (
+    BOOLEAN,
+    NON_NEGATIVE,
+    POSITIVE,
+    POSITIVE_INT,
+    Action,
+    Agent,
+    Capabilities,
+    EpisodeCallback,
+    Range,
+    ranges,
+)
 from cloudedge.config import ScenarioConfig
 from cloudedge.metrics import TaskStatus
 
@@ -197,6 +208,35 @@ class AIFAgent(Agent):
 
     name = "aif"
     capabilities = Capabilities(learns=True, paper_baseline=True, action_interface="dict")
+    hyperparameters = ranges(
+        n_members=POSITIVE_INT,
+        n_hidden=POSITIVE_INT,
+        n_layers=POSITIVE_INT,
+        min_logvar=Range(-20.0, 0.0),
+        max_logvar=Range(-20.0, 5.0),
+        margin_scale=POSITIVE,
+        learning_rate=Range(0.0, 1.0, low_open=True),
+        adam_eps=POSITIVE,
+        batch_size=POSITIVE_INT,
+        n_train_epochs=POSITIVE_INT,
+        max_train_steps=POSITIVE_INT,
+        grad_clip=POSITIVE,
+        reinit_each_episode=BOOLEAN,
+        seed_episodes=Range(0, integer=True),
+        seed_actions=Range(choices=("prior", "uniform")),
+        buffer_size=POSITIVE_INT,
+        n_iterations=POSITIVE_INT,
+        n_candidates=POSITIVE_INT,
+        n_elites=POSITIVE_INT,
+        keep_elites=BOOLEAN,
+        horizon=POSITIVE_INT,
+        expl_scale=NON_NEGATIVE,
+        init_share=Range(0.0, 1.0, low_open=True, high_open=True),
+        init_logit_std=POSITIVE,
+        min_logit_std=POSITIVE,
+        server_smoothing=NON_NEGATIVE,
+        min_latency_s=POSITIVE,
+    )
 
     def __init__(self, scenario: ScenarioConfig, seed: int = 0, **params: Any) -> None:
         super().__init__(scenario, seed)
