@@ -178,8 +178,8 @@ class RunSpec:
                 f"experiment.{k}={'null' if v is None else v}"
                 for k, v in self.experiment.train_settings.items()
             ]
-        kept = [o for o in self.overrides if o.split("=", 1)[0].lstrip("+~") not in (
-            "experiment", "out_dir", "agent", "seed", "replace")]  # fmt: skip
+        set_here = ("experiment", "out_dir", "agent", "seed", "replace")
+        kept = [o for o in self.overrides if o.split("=", 1)[0].lstrip("+~") not in set_here]
         args += [f"agent={self.agent_name}", f"seed={self.seed}", f"out_dir={self.out_dir}"]
         args += kept + (["replace=true"] if replace else [])
         return "cloudedge-bench " + " ".join(shlex.quote(a) for a in args)
