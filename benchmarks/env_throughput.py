@@ -84,7 +84,7 @@ def main() -> None:
     ours = gym.make(cloudedge.ENV_ID)
     our_rate = steps_per_second(ours, cloudedge_actions(5, args.steps))
     print(f"CartPole-v1:              {cp_rate:>10,.0f} steps/s")
-    print(f"cloudedge/LLMOffload-v0:  {our_rate:>10,.0f} steps/s")
+    print(f"cloudedge/LLMOffload-v1:  {our_rate:>10,.0f} steps/s")
     print(f"ratio (ours / CartPole):  {our_rate / cp_rate:>10.3f}   (target >= 0.25)")
     print()
     print("cost per step vs number of edge servers (paper scenario scaled, 20 tasks per server):")

@@ -3,7 +3,7 @@
 The values of every named scenario live only in its YAML file in ``cloudedge/scenarios/env/``
 (:data:`SCENARIO_DIR`), each with a comment saying why it was chosen; the dataclasses here hold
 no scenario values, and every field is required, so a file that leaves one out is an error
-rather than a silent default. ``gym.make("cloudedge/LLMOffload-v0", scenario=NAME)``,
+rather than a silent default. ``gym.make("cloudedge/LLMOffload-v1", scenario=NAME)``,
 :func:`load_scenario` and Hydra's ``env=NAME`` read the same files.
 
 A bad value raises :class:`ConfigError` naming the field (and the file, when read from one)

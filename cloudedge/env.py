@@ -109,9 +109,15 @@ class CloudEdgeEnv(gym.Env[np.ndarray, dict[str, Any]]):
     :class:`~cloudedge.config.WorkloadConfig`).
 
     ## Version History
-    * v0: the environment described here, with the paper scenario (He et al., IEEE TMC 2024) as
-      its default. A change of its behaviour (dynamics, spaces, rewards, a shipped scenario's
-      values) registers ``LLMOffload-v1`` rather than redefining v0.
+    * v1: prompts longer than GPT-J's context less the reserved completion are truncated (and
+      counted in ``info``) instead of extrapolating the profile; an action dict with keys other
+      than ``server`` and ``share`` is rejected. The paper scenario is unchanged (same numbers as
+      v0); the Azure-trace scenarios and long-prompt traces change.
+    * v0: the environment of the paper reproduction, with the paper scenario (He et al., IEEE
+      TMC 2024) as its default.
+
+    A change of behaviour (dynamics, spaces, rewards, a shipped scenario's values) registers a
+    new version rather than redefining the current one.
 
     :param scenario: a :class:`ScenarioConfig` or a scenario name (default ``"paper"``).
     :param overrides: scenario fields to override, e.g. ``t_max_s=3.0, n_tasks=200`` or
