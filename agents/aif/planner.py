@@ -187,7 +187,8 @@ class CEMPlanner:
         # Bisection to a quarter of a copy: ceil(log2 H) steps reach one copy, two more 1/4.
         self.bisection_steps = math.ceil(math.log2(h)) + 2 if h > 1 else 0
         self.net: NumpyEnsemble = model.export()
-        self._warm: tuple[np.ndarray, np.ndarray] | None = None  # (mu, sigma) of the last plan
+        # (mu, sigma, server) of the last plan of this episode: q(pi)'s shares and the choice.
+        self._warm: tuple[np.ndarray, np.ndarray, int] | None = None
 
     def reset(self) -> None:
         """Forget the warm start (at the start of every episode)."""
@@ -307,8 +308,10 @@ class CEMPlanner:
             if self._warm is None:
                 mu = np.full((n, 3), math.log(cfg.init_share / (1.0 - cfg.init_share)))
                 sigma = np.full((n, 3), cfg.init_logit_std)
+                mode = int(np.argmax(probs))
             else:
                 mu, sigma = self._warm[0], np.maximum(self._warm[1], cfg.warm_logit_std)
+                mode = self._warm[2]  # the previous choice: its server, q(pi)'s mean shares
             kept: tuple[np.ndarray, ...] = (
                 np.zeros(0, np.int64),
                 np.zeros((0, 3)),
@@ -318,7 +321,7 @@ class CEMPlanner:
                 # Sample J candidates from q(pi); candidate 0 is its mode.
                 cdf = np.cumsum(probs)
                 server = np.minimum(np.searchsorted(cdf, self._uniform[it] * cdf[-1]), n - 1)
-                server[0] = int(np.argmax(probs))
+                server[0] = mode if it == 0 else int(np.argmax(probs))
                 z = mu[server] + sigma[server] * self._noise[it]
                 r, r1, r2 = self.score(decision, server, 1.0 / (1.0 + np.exp(-z)))
                 fresh = (server, z, r, r1, r2)
@@ -340,10 +343,10 @@ class CEMPlanner:
                 enough = (counts >= 2)[:, None]
                 mu = np.where(enough, mean, mu)
                 sigma = np.where(enough, np.maximum(std, cfg.min_logit_std), sigma)
-        if cfg.warm_start:
-            self._warm = (mu, sigma)
         best_server, best_z, score, r1, r2 = (x[0] for x in kept)
-        shares = (1.0 / (1.0 + np.exp(-best_z))).astype(np.float32)
+        if cfg.warm_start:
+            self._warm = (mu, sigma, int(best_server))
+        shares = (1.0 / (1.0 + np.exp(-np.clip(best_z, -50.0, 50.0)))).astype(np.float32)
         return int(best_server), shares, {"score": float(score), "r1": float(r1), "r2": float(r2)}
 
 
