@@ -169,6 +169,7 @@ def heuristic_fractions(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds first..first+seeds-1")
     parser.add_argument("--episodes", type=int, default=60)
     parser.add_argument("--scenario", choices=sorted(SCENARIOS), default="paper")
     parser.add_argument("--threshold", type=float, default=0.98)
@@ -199,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.seeds} seeds x {args.episodes} episodes; overrides {overrides or 'none'}"
     )
     runs = []
-    for seed in range(args.seeds):
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
         runs.append(run_seed(seed, args.episodes, overrides, reference, args.scenario))
         run = runs[-1]
         print(
@@ -209,7 +210,10 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
 
-    head = " ".join(f"{'R s' + str(s):>7} {'f s' + str(s):>6}" for s in range(args.seeds))
+    head = " ".join(
+        f"{'R s' + str(s):>7} {'f s' + str(s):>6}"
+        for s in range(args.first_seed, args.first_seed + args.seeds)
+    )
     print(f"\n{'episode':>7} {head} {'mean f':>7}")
     for i in range(args.episodes):
         cells = " ".join(f"{r['rewards'][i]:>7.2f} {r['fractions'][i]:>6.3f}" for r in runs)
@@ -220,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
         f"\nfirst episode from which the fraction stays >= {args.threshold} (seed episodes "
         f"are random; target: by episode 50):"
     )
-    for seed, run in enumerate(runs):
+    for seed, run in enumerate(runs, start=args.first_seed):
         first = stays_from(run["fractions"], args.threshold)
         last = run["fractions"][-min(10, args.episodes) :]
         print(

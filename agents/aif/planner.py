@@ -10,8 +10,8 @@ Warm start (ours; the reference, ``pmbrl/control/planner.py``, resets q(pi) for 
 decision): the shares' q(pi) of a server starts where the previous decision of the episode
 left it, its std floored at ``warm_logit_std`` so that it can still move; the server
 probabilities restart uniform (what remains changes from task to task). Consecutive tasks
-need similar shares, so a few iterations of few candidates refine rather than search: 4 x 64
-candidates warm-started come closer to the best share than 10 x 250 cold ones. ``reset``
+need similar shares, so a few iterations of few candidates refine rather than search. The
+previous choice (its server, q(pi)'s mean shares) is the first candidate. ``reset``
 (every episode start) forgets it, so an episode's actions depend on that episode's
 observations only.
 
@@ -41,7 +41,7 @@ one copy consumes (``dS_b``, its change of server j's C, W, M) and how long it h
 1. ``c_b``, how many copies server j can hold *at once*: copy k (k = 2..H) sees
    ``s_k = s + (k - 1) min(dS_b, 0)`` and completes with ``p_b(s_k, a)``, which falls with k;
    ``c_b`` is where it crosses 1/2, found by bisection on a real-valued k with
-   ``ceil(log2 H) + 2`` evaluations (to a quarter of a copy) and interpolated, so it is
+   ``ceil(log2 H) + 1`` evaluations (to half a copy) and interpolated, so it is
    continuous: a slightly smaller request fits slightly more copies.
 2. Releases: a copy frees its grant ``hold_b`` after its arrival, so ``m_b = hold_b / g``
    copies are held at once in steady state. Over the horizon's ``(H - 1) g`` seconds the
@@ -64,7 +64,7 @@ and the planner asks for what a server can give to many tasks, not to one.
 Cost (``benchmarks/decision_latency.py``): all arithmetic is float64 numpy on the weights the
 model exports once per refit; per decision the first layer's context part is computed once for
 all N servers; per candidate the share part once; the bisection re-evaluates only the
-dynamic part. The H - 1 copies cost ``ceil(log2 H) + 2`` evaluations, not H - 1, and the
+dynamic part. The H - 1 copies cost ``ceil(log2 H) + 1`` evaluations, not H - 1, and the
 noise of every iteration is drawn once when the planner is built (common random numbers).
 """
 
@@ -184,8 +184,8 @@ class CEMPlanner:
         self._noise = rng.standard_normal((config.n_iterations, config.n_candidates, 3))
         self._noise[:, 0] = 0.0  # candidate 0 of each iteration is the mode of q(pi)
         h = config.horizon
-        # Bisection to a quarter of a copy: ceil(log2 H) steps reach one copy, two more 1/4.
-        self.bisection_steps = math.ceil(math.log2(h)) + 2 if h > 1 else 0
+        # Bisection to half a copy: ceil(log2 H) steps reach one copy, one more 1/2.
+        self.bisection_steps = math.ceil(math.log2(h)) + 1 if h > 1 else 0
         self.net: NumpyEnsemble = model.export()
         # (mu, sigma, server) of the last plan of this episode: q(pi)'s shares and the choice.
         self._warm: tuple[np.ndarray, np.ndarray, int] | None = None
@@ -266,7 +266,7 @@ class CEMPlanner:
 
         Bisection on the copy index k (completion falls with k): ``lo`` is the last copy known
         to complete (1 = the current task, taken as given), ``hi`` the first known to fail;
-        then the logit is interpolated linearly in the last quarter-copy (module docstring).
+        then the logit is interpolated linearly in the last half-copy (module docstring).
 
         :return: ``[B, J]`` counts in [0, H - 1].
         """
