@@ -7,13 +7,13 @@ for episode in 1..n_episodes:                          # Algorithm 1
         a = random                if episode <= seed_episodes     (Tschantz et al.)
             CEM plan, r = r1 + r2  otherwise                     (lines 6-13, planner.py)
         s', _, info = env.step(a)   # the reward is discarded
-        buffer += (s, a, L, P, completed, s')                    (line 19)
+        buffer += (s, a, L, P, completed, hold, s')              (line 19)
     fit the ensemble on the buffer                               (line 20, model.py)
 ```
 
 Rewardless: the environment's reward is thrown away at ``env.step``; the model learns from
-``info['outcome']`` (completed, latency, pass@100) and the next observation only, and the
-planner scores with the model's predictions. ``info['action_mask']`` is not used either: the
+``info['outcome']`` (completed, latency, pass@100, when the grant was released) and the next
+observation only, and the planner scores with the model's predictions. ``info['action_mask']`` is not used either: the
 agent must learn that asking for more than remains fails.
 """
 
