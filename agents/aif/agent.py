@@ -13,8 +13,9 @@ for episode in 1..n_episodes:                          # Algorithm 1
 
 Rewardless: the environment's reward is thrown away at ``env.step``; the model learns from
 ``info['outcome']`` (completed, latency, pass@100, when the grant was released) and the next
-observation only, and the planner scores with the model's predictions. ``info['action_mask']`` is not used either: the
-agent must learn that asking for more than remains fails.
+observation only, and the planner scores with the model's predictions.
+``info['action_mask']`` is not used either: the agent must learn that asking for more than
+remains fails.
 """
 
 from __future__ import annotations
