@@ -1,20 +1,28 @@
-"""Wall time of one ``act()`` on one CPU thread, p50 and p99 per agent (AIF target: p99 <= 10 ms).
+"""Time of one ``act()`` on one CPU thread, p50 and p99 per agent (AIF target: p99 <= 10 ms).
 
-Usage: ``python -m benchmarks.decision_latency [--decisions 300] [--profile]``.
+Usage: ``python -m benchmarks.decision_latency [--decisions 300] [--no-main] [--profile]``.
 
 The AIF agent is timed as built by ``conf/agent/aif.yaml`` (the defaults) and, for scale, at
-the reference sizes of Tschantz et al. (10 members, 200 hidden units); each first plays its
-random seed episodes and one refit, so that it plans with a fitted model on realistic
-states, then every decision of whole episodes is timed. Heuristics from
-``agents/heuristics.py`` are timed beside it when that module exists (the myopic oracle
-previews every candidate on the simulator, so it is the other costly one). ``--profile``
-prints where the AIF agent's time goes (torch operator table).
+the reference sizes of Tschantz et al. (10 members, 200 hidden units); beside it, in the same
+run, the AIF agent of the ``main`` branch (its ``agents/aif`` and ``conf/agent/aif.yaml``
+read with ``git show`` into a temporary package, so the old design is measured as it was,
+without being kept in the tree). Each first plays its random seed episodes and one refit,
+so that it plans with a fitted model on realistic states, then every decision of whole
+episodes is timed: wall time (``perf_counter``) and the process's CPU time
+(``process_time``), closer to what an idle core takes when the machine is shared.
+Heuristics from ``agents/heuristics.py`` are timed beside it when that module exists (the
+myopic oracle previews every candidate on the simulator, so it is the other costly one).
+``--profile`` prints where the new AIF agent's time goes (cProfile, by function).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import importlib.util
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -39,21 +47,25 @@ def agent_config(name: str, **overrides: Any) -> dict[str, Any]:
     return config
 
 
-def time_decisions(agent: Agent, env: CloudEdgeEnv, n_decisions: int, seed: int) -> np.ndarray:
-    """Seconds of each ``act()`` over whole episodes until ``n_decisions`` are timed."""
-    times: list[float] = []
+def time_decisions(
+    agent: Agent, env: CloudEdgeEnv, n_decisions: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Wall and CPU seconds of each ``act()`` over whole episodes until ``n_decisions``."""
+    wall: list[float] = []
+    cpu: list[float] = []
     episode = 0
-    while len(times) < n_decisions:
+    while len(wall) < n_decisions:
         agent.attach(env)
         obs, info = env.reset(seed=seed + episode)
         done = False
         while not done:
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             action = agent.act(obs, info)
-            times.append(time.perf_counter() - start)
+            wall.append(time.perf_counter() - start)
+            cpu.append(time.process_time() - start_cpu)
             obs, _, done, _, info = env.step(action)
         episode += 1
-    return np.asarray(times[:n_decisions])
+    return np.asarray(wall[:n_decisions]), np.asarray(cpu[:n_decisions])
 
 
 def prepared_aif(env: CloudEdgeEnv, seed: int, **overrides: Any) -> Agent:
@@ -63,26 +75,58 @@ def prepared_aif(env: CloudEdgeEnv, seed: int, **overrides: Any) -> Agent:
     return agent
 
 
-def report(name: str, seconds: np.ndarray) -> str:
-    ms = seconds * 1e3
+def main_branch_aif(env: CloudEdgeEnv, seed: int, ref: str = "main") -> Agent | None:
+    """The AIF agent of git ref ``ref`` (its code and config), prepared as :func:`prepared_aif`;
+    None when git or the ref is not available."""
+    root = Path(__file__).resolve().parents[1]
+
+    def show(path: str) -> str:
+        return subprocess.run(
+            ["git", "show", f"{ref}:{path}"], cwd=root, check=True, capture_output=True, text=True
+        ).stdout
+
+    try:
+        files = show("agents/aif/").split()
+        package = Path(tempfile.mkdtemp(prefix="aif_main_")) / "aif_main"
+        package.mkdir()
+        for name in (f for f in files if f.endswith(".py")):
+            source = show(f"agents/aif/{name}").replace("agents.aif.", "aif_main.")
+            (package / name).write_text(source)
+        config = yaml.safe_load(show("conf/agent/aif.yaml"))
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    sys.path.insert(0, str(package.parent))
+    module = importlib.import_module("aif_main.agent")
+    config.pop("_target_", None)
+    agent = module.AIFAgent(env.scenario, seed=seed, **config)
+    agent.learn(env, agent.config.seed_episodes, seed=10_000)
+    return agent
+
+
+def report(name: str, wall: np.ndarray, cpu: np.ndarray) -> str:
+    w, c = wall * 1e3, cpu * 1e3
     return (
-        f"{name:<28} {np.percentile(ms, 50):>9.2f} {np.percentile(ms, 99):>9.2f} "
-        f"{ms.mean():>9.2f} {len(ms):>6d}"
+        f"{name:<30} {np.percentile(w, 50):>8.2f} {np.percentile(w, 99):>8.2f} "
+        f"{np.percentile(c, 50):>8.2f} {np.percentile(c, 99):>8.2f} {w.mean():>8.2f} "
+        f"{len(w):>5d}"
     )
 
 
 def profile(agent: Agent, env: CloudEdgeEnv) -> None:
-    """Print the torch operators the AIF agent spends its decisions in."""
-    from torch.profiler import ProfilerActivity
-    from torch.profiler import profile as torch_profile
+    """Print the functions the AIF agent spends its decisions in (the planner is numpy)."""
+    import cProfile
+    import pstats
 
     obs, info = env.reset(seed=1)
+    agent.attach(env)
     for _ in range(3):
         agent.act(obs, info)
-    with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
-        for _ in range(10):
-            agent.act(obs, info)
-    print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=15))
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(20):
+        agent.act(obs, info)
+    profiler.disable()
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,19 +134,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--decisions", type=int, default=300, help="act() calls timed per agent")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-reference", action="store_true", help="skip the 10 x 200 model")
+    parser.add_argument("--no-main", action="store_true", help="skip main's AIF (old design)")
+    parser.add_argument("--no-heuristics", action="store_true", help="skip the heuristics")
     parser.add_argument("--profile", action="store_true", help="operator table of AIF's act()")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     env = CloudEdgeEnv()  # the paper scenario: 5 servers, t_max 15 s, 100 tasks
 
-    rows: list[tuple[str, Callable[[], Agent]]] = [
+    rows: list[tuple[str, Callable[[], Agent | None]]] = [
         ("aif (conf/agent/aif.yaml)", lambda: prepared_aif(env, args.seed))
     ]
+    if not args.no_main:
+        rows.append(("aif of main (old design)", lambda: main_branch_aif(env, args.seed)))
     if not args.no_reference:
         rows.append(
             ("aif (10 members x 200)", lambda: prepared_aif(env, args.seed, **REFERENCE_SIZES))
         )
-    if importlib.util.find_spec("agents.heuristics") is not None:
+    if not args.no_heuristics and importlib.util.find_spec("agents.heuristics") is not None:
         for name in HEURISTICS:
             if (CONF / f"{name}.yaml").exists():
                 rows.append(
@@ -110,12 +158,32 @@ def main(argv: list[str] | None = None) -> int:
                 )
 
     print(f"one act() on one CPU thread, paper scenario; {args.decisions} decisions each")
-    print(f"{'agent':<28} {'p50 ms':>9} {'p99 ms':>9} {'mean ms':>9} {'n':>6}")
+    print(
+        f"{'agent':<30} {'wall p50':>8} {'wall p99':>8} {'CPU p50':>8} {'CPU p99':>8} "
+        f"{'wall mean':>8} {'n':>5}   (ms)"
+    )
     first: Agent | None = None
+    timed: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for name, build in rows:
         agent = build()
+        if agent is None:
+            print(f"{name:<30} not available (needs git and the main branch)")
+            continue
         first = first or agent
-        print(report(name, time_decisions(agent, env, args.decisions, seed=args.seed)), flush=True)
+        timed[name] = time_decisions(agent, env, args.decisions, seed=args.seed)
+        print(report(name, *timed[name]), flush=True)
+    new, old = timed.get("aif (conf/agent/aif.yaml)"), timed.get("aif of main (old design)")
+    if new is not None and old is not None:
+        ratios = [
+            np.percentile(o, q) / np.percentile(n, q)
+            for n, o in zip(new, old, strict=True)
+            for q in (50, 99)
+        ]
+        print(
+            "old / new design: wall p50 {:.1f}x, p99 {:.1f}x; CPU p50 {:.1f}x, p99 {:.1f}x".format(
+                *ratios
+            )
+        )
     if args.profile and first is not None:
         profile(first, env)
     return 0

@@ -7,14 +7,15 @@ for episode in 1..n_episodes:                          # Algorithm 1
         a = random                if episode <= seed_episodes     (Tschantz et al.)
             CEM plan, r = r1 + r2  otherwise                     (lines 6-13, planner.py)
         s', _, info = env.step(a)   # the reward is discarded
-        buffer += (s, a, L, P, completed, s')                    (line 19)
+        buffer += (s, a, L, P, completed, hold, s')              (line 19)
     fit the ensemble on the buffer                               (line 20, model.py)
 ```
 
 Rewardless: the environment's reward is thrown away at ``env.step``; the model learns from
-``info['outcome']`` (completed, latency, pass@100) and the next observation only, and the
-planner scores with the model's predictions. ``info['action_mask']`` is not used either: the
-agent must learn that asking for more than remains fails.
+``info['outcome']`` (completed, latency, pass@100, when the grant was released) and the next
+observation only, and the planner scores with the model's predictions.
+``info['action_mask']`` is not used either: the agent must learn that asking for more than
+remains fails.
 """
 
 from __future__ import annotations
@@ -23,21 +24,17 @@ import dataclasses
 import math
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 import torch
+import yaml
 
-from agents.aif.model import (
-    COMPUTE,
-    MEMORY,
-    EnsembleModel,
-    fit,
-    make_optimizer,
-)
+from agents.aif.model import DTYPE, EnsembleModel, fit, make_optimizer
 from agents.aif.planner import CEMPlanner, PlannerConfig
 from agents.base import (
     BOOLEAN,
@@ -53,51 +50,129 @@ from agents.base import (
 )
 from cloudedge.config import ScenarioConfig
 from cloudedge.metrics import TaskStatus
+from cloudedge.observation import ObservationLayout
+
+#: The one source of the agent's defaults (values and the reason for each).
+DEFAULTS_FILE = Path(__file__).resolve().parents[2] / "conf" / "agent" / "aif.yaml"
+
+#: Allowed range of every numeric hyperparameter: (low, high, low included, high included).
+RANGES: dict[str, tuple[float, float, bool, bool]] = {
+    "n_members": (1, 100, True, True),
+    "n_hidden": (1, 4096, True, True),
+    "n_layers": (1, 8, True, True),
+    "min_logvar": (-20.0, 20.0, True, True),
+    "max_logvar": (-20.0, 20.0, True, True),
+    "margin_scale": (0.0, 1.0, False, True),
+    "learning_rate": (0.0, 1.0, False, True),
+    "adam_eps": (0.0, 1.0, False, True),
+    "batch_size": (1, 1_000_000, True, True),
+    "n_train_epochs": (1, 1_000_000, True, True),
+    "max_train_steps": (1, 10_000_000, True, True),
+    "grad_clip": (0.0, math.inf, False, False),
+    "seed_episodes": (0, 1_000_000, True, True),
+    "buffer_size": (1, 100_000_000, True, True),
+    "n_iterations": (1, 100, True, True),
+    "n_candidates": (1, 100_000, True, True),
+    "n_elites": (1, 100_000, True, True),
+    "horizon": (1, 1024, True, True),
+    "expl_scale": (0.0, math.inf, True, False),
+    "init_share": (0.0, 1.0, False, False),
+    "init_logit_std": (0.0, 100.0, False, True),
+    "min_logit_std": (0.0, 100.0, False, True),
+    "server_smoothing": (0.0, math.inf, False, False),
+    "min_latency_s": (0.0, math.inf, False, False),
+    "warm_logit_std": (0.0, 100.0, False, True),
+}
+INTEGERS = {
+    "n_members", "n_hidden", "n_layers", "batch_size", "n_train_epochs", "max_train_steps",
+    "seed_episodes", "buffer_size", "n_iterations", "n_candidates", "n_elites", "horizon",
+}  # fmt: skip
+CHOICES: dict[str, tuple[Any, ...]] = {
+    "seed_actions": ("prior", "uniform"),
+    "reinit_each_episode": (False, True),
+    "keep_elites": (False, True),
+    "warm_start": (False, True),
+}
+
+
+def check_param(name: str, value: Any) -> None:
+    """Raise a one-line ``ValueError`` naming ``agent.<name>`` and its allowed range."""
+    if name in CHOICES:
+        allowed = CHOICES[name]
+        if not any(value is c or (type(value) is type(c) and value == c) for c in allowed):
+            raise ValueError(f"agent.{name} = {value!r}: allowed {' or '.join(map(repr, allowed))}")
+        return
+    low, high, low_in, high_in = RANGES[name]
+    kind = "an integer" if name in INTEGERS else "a number"
+    span = f"{'[' if low_in else '('}{low}, {high}{']' if high_in else ')'}"
+    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    if name in INTEGERS and not isinstance(value, int):
+        is_number = False
+    if not is_number or not (
+        (low <= value if low_in else low < value) and (value <= high if high_in else value < high)
+    ):
+        raise ValueError(f"agent.{name} = {value!r}: allowed {kind} in {span}")
+
+
+@cache
+def default_params() -> dict[str, Any]:
+    """The defaults, read from :data:`DEFAULTS_FILE` (``_target_`` dropped)."""
+    params = yaml.safe_load(DEFAULTS_FILE.read_text())
+    params.pop("_target_", None)
+    return params
 
 
 @dataclass(frozen=True)
 class AIFConfig:
-    """Every hyperparameter of the agent; conf/agent/aif.yaml gives each one's source.
-
-    The planner's settings are a :class:`PlannerConfig` (its defaults are the agent's); the
-    YAML file and the constructor take all of them as one flat set of names
-    (:meth:`from_params`, :meth:`as_params`).
+    """Every hyperparameter of the agent. Defaults live in conf/agent/aif.yaml only, with
+    each one's source (:func:`default_params`); this class names, types and range-checks
+    them. The planner's settings are a :class:`PlannerConfig`; the YAML file and the
+    constructor take all of them as one flat set of names (:meth:`from_params`).
     """
 
     # Generative model.
-    n_members: int = 5
-    n_hidden: int = 64
-    n_layers: int = 1
-    min_logvar: float = -5.0
-    max_logvar: float = -1.0
-    margin_scale: float = 1e-3
+    n_members: int
+    n_hidden: int
+    n_layers: int
+    min_logvar: float
+    max_logvar: float
+    margin_scale: float
     # Refit after every episode.
-    learning_rate: float = 3e-3
-    adam_eps: float = 1e-8
-    batch_size: int = 256
-    n_train_epochs: int = 1000
-    max_train_steps: int = 400
-    grad_clip: float = 1000.0
-    reinit_each_episode: bool = False
+    learning_rate: float
+    adam_eps: float
+    batch_size: int
+    n_train_epochs: int
+    max_train_steps: int
+    grad_clip: float
+    reinit_each_episode: bool
     # Loop.
-    seed_episodes: int = 3
-    seed_actions: str = "prior"
-    buffer_size: int = 100_000
+    seed_episodes: int
+    seed_actions: str
+    buffer_size: int
     # Planner.
-    planner: PlannerConfig = field(default_factory=PlannerConfig)
+    planner: PlannerConfig
 
     def __post_init__(self) -> None:
-        if self.seed_actions not in ("prior", "uniform"):
-            raise ValueError(f"seed_actions must be 'prior' or 'uniform': {self.seed_actions!r}")
+        if self.min_logvar >= self.max_logvar:
+            raise ValueError(
+                f"agent.min_logvar = {self.min_logvar}: allowed below agent.max_logvar "
+                f"({self.max_logvar})"
+            )
 
     @classmethod
-    def from_params(cls, params: Mapping[str, Any]) -> AIFConfig:
-        """The config from flat names (unknown names raise ``TypeError``)."""
+    def from_params(cls, params: Mapping[str, Any] | None = None) -> AIFConfig:
+        """The defaults overridden by ``params`` (flat names; unknown names raise
+        ``TypeError``, values outside their range ``ValueError``, before anything is built)."""
+        merged = dict(default_params())
+        unknown = set(params or {}) - set(merged)
+        if unknown:
+            raise TypeError(f"unknown AIF hyperparameter(s): {sorted(unknown)}")
+        merged.update(params or {})
+        for name, value in merged.items():
+            check_param(name, value)
         planner_names = {f.name for f in dataclasses.fields(PlannerConfig)}
-        planner = PlannerConfig(**{k: v for k, v in params.items() if k in planner_names})
-        rest = {k: v for k, v in params.items() if k not in planner_names}
-        if "planner" in rest:
-            raise TypeError("AIFConfig: give the planner's settings by name, not as 'planner'")
+        planner = PlannerConfig(**{k: v for k, v in merged.items() if k in planner_names})
+        rest = {k: v for k, v in merged.items() if k not in planner_names}
         return cls(**rest, planner=planner)
 
     def as_params(self) -> dict[str, Any]:
@@ -109,24 +184,28 @@ class AIFConfig:
     @classmethod
     def param_names(cls) -> set[str]:
         """Every flat hyperparameter name."""
-        return set(cls().as_params())
+        return set(cls.from_params().as_params())
 
 
 class Buffer:
-    """Transitions ``(s, a, L, P, completed, s')`` (Algorithm 1, line 19), FIFO when full.
+    """Transitions ``(s, a, L, P, completed, hold, s')`` (Algorithm 1, line 19), FIFO when full.
 
-    :param obs_dim: observation size (6N + 5).
+    :param layout: the observation layout (6N + 5 entries).
     :param capacity: most transitions kept.
     """
 
-    def __init__(self, obs_dim: int, capacity: int) -> None:
+    def __init__(self, layout: ObservationLayout, capacity: int) -> None:
+        self.layout = layout
         self.capacity = capacity
+        obs_dim = layout.size
         self.obs = np.zeros((capacity, obs_dim), np.float32)
         self.next_obs = np.zeros((capacity, obs_dim), np.float32)
         self.server = np.zeros(capacity, np.int64)
         self.share = np.zeros((capacity, 3), np.float32)
-        self.latency_s = np.full(capacity, np.nan, np.float32)
-        self.pass_at_100 = np.zeros(capacity, np.float32)
+        self.latency_s = np.full(capacity, np.nan)
+        self.pass_at_100 = np.zeros(capacity)
+        self.hold_s = np.full(capacity, np.nan)  # admission to release
+        self.arrival_s = np.zeros(capacity)
         self.completed = np.zeros(capacity, bool)
         self.admitted = np.zeros(capacity, bool)  # granted (completed or missed its deadline)
         self.terminal = np.zeros(capacity, bool)  # s' is the env's terminal placeholder
@@ -148,6 +227,8 @@ class Buffer:
         )
         self.latency_s[i] = outcome.latency_s if outcome.completed else np.nan
         self.pass_at_100[i] = outcome.pass_at_100
+        self.hold_s[i] = outcome.released_s - outcome.arrival_s if self.admitted[i] else np.nan
+        self.arrival_s[i] = outcome.arrival_s
         self.terminal[i] = terminal
         self.cursor = (i + 1) % self.capacity
         self.size = min(self.size + 1, self.capacity)
@@ -159,40 +240,51 @@ class Buffer:
             % self.capacity
         )
 
+    def mean_gap_s(self, rows: np.ndarray) -> float | None:
+        """Mean time between consecutive arrivals of one episode's ``rows`` (None if < 2)."""
+        if len(rows) < 2:
+            return None
+        arrivals = self.arrival_s[rows]
+        return float(arrivals[-1] - arrivals[0]) / (len(rows) - 1)
+
     def training_data(
         self, model: EnsembleModel, rows: np.ndarray | None = None
     ) -> dict[str, torch.Tensor]:
         """Model inputs and targets of the stored transitions (or of ``rows``)."""
         idx = np.arange(self.size) if rows is None else rows
-        n = model.n_servers
-        obs = torch.from_numpy(self.obs[idx])
-        server = torch.from_numpy(self.server[idx])
-        share = torch.from_numpy(self.share[idx])
-        # Target 0-2: change of the chosen server's remaining (C, W, M) fractions.
-        block = slice(COMPUTE * n, (MEMORY + 1) * n)
-        before = obs[:, block].view(-1, 3, n).gather(2, server.view(-1, 1, 1).expand(-1, 3, 1))
-        after = torch.from_numpy(self.next_obs[idx][:, block]).view(-1, 3, n)
-        after = after.gather(2, server.view(-1, 1, 1).expand(-1, 3, 1))
-        completed = torch.from_numpy(self.completed[idx])
+        layout = self.layout
+        server = self.server[idx]
+        pick = np.arange(len(idx))
+        # Targets 0-2: change of the chosen server's remaining (C, W, M) fractions.
+        before = layout.remaining(self.obs[idx].astype(np.float64))[pick, server]
+        after = layout.remaining(self.next_obs[idx].astype(np.float64))[pick, server]
         # The change is the grant of an admitted task (refused ones take nothing); the
         # terminal step's s' is a placeholder.
-        valid = torch.from_numpy(self.admitted[idx] & ~self.terminal[idx])
-        y = torch.cat(
+        admitted = self.admitted[idx]
+        valid = admitted & ~self.terminal[idx]
+        completed = self.completed[idx]
+        y = np.concatenate(
             [
-                (after - before).squeeze(2),
-                torch.from_numpy(self.latency_s[idx]).unsqueeze(1),
-                torch.from_numpy(self.pass_at_100[idx]).unsqueeze(1),
+                after - before,
+                self.latency_s[idx, None],
+                self.pass_at_100[idx, None],
+                self.hold_s[idx, None],
             ],
-            dim=1,
+            axis=1,
         )
-        y_mask = torch.cat(
-            [valid.unsqueeze(1).expand(-1, 3), completed.unsqueeze(1).expand(-1, 2)], 1
+        y_mask = np.concatenate(
+            [
+                np.repeat(valid[:, None], 3, 1),
+                np.repeat(completed[:, None], 2, 1),
+                admitted[:, None],
+            ],
+            axis=1,
         )
         return {
-            "x": model.encode(obs, server, share),
-            "y": y,
-            "y_mask": y_mask,
-            "completed": completed.to(torch.float32),
+            "x": torch.from_numpy(model.encode(self.obs[idx], server, self.share[idx])),
+            "y": torch.from_numpy(np.where(y_mask, y, 0.0)).to(DTYPE),
+            "y_mask": torch.from_numpy(y_mask),
+            "completed": torch.from_numpy(completed).to(DTYPE),
         }
 
 
@@ -241,8 +333,8 @@ class AIFAgent(Agent):
     def __init__(self, scenario: ScenarioConfig, seed: int = 0, **params: Any) -> None:
         super().__init__(scenario, seed)
         self.config = AIFConfig.from_params(params)
-        self.obs_dim = 6 * self.n_servers + 5
-        self.buffer = Buffer(self.obs_dim, self.config.buffer_size)
+        self.layout = ObservationLayout(self.n_servers)
+        self.buffer = Buffer(self.layout, self.config.buffer_size)
         self.episodes_trained = 0
         self.train_generator = torch.Generator().manual_seed(seed)
         self.last_fit: dict[str, Any] = {}
@@ -264,11 +356,17 @@ class AIFAgent(Agent):
             )
         self.model.eval()
         self.optimizer = make_optimizer(self.model, cfg.learning_rate, cfg.adam_eps)
-        self.planner = CEMPlanner(self.model, cfg.planner, seed=self.seed)
+        self.planner = CEMPlanner(
+            self.model, cfg.planner, n_tasks=self.scenario.n_tasks, seed=self.seed
+        )
 
     # -- acting -----------------------------------------------------------------------------
+    def attach(self, env: gym.Env) -> None:
+        """A new episode: the planner forgets its warm start."""
+        self.planner.reset()
+
     def act(self, observation: np.ndarray, info: Mapping[str, Any]) -> Action:
-        """Plan with CEM (deterministic: the planner restarts from the agent's seed)."""
+        """Plan with CEM (deterministic: fixed draws, warm start from this episode only)."""
         server, share, _ = self.planner.plan(observation)
         return {"server": server, "share": share}
 
@@ -304,6 +402,7 @@ class AIFAgent(Agent):
             random_episode = self.episodes_trained < self.config.seed_episodes
             start = self.buffer.cursor
             obs, info = env.reset(seed=seed + episode)
+            self.planner.reset()
             done = False
             while not done:
                 action = self.random_action(rng) if random_episode else self.act(obs, info)
@@ -327,8 +426,15 @@ class AIFAgent(Agent):
             new = self.buffer.training_data(self.model, new_rows)
             self.model.input_norm.update(new["x"])
             self.model.target_norm.update(new["y"], new["y_mask"])
+            gap = self.buffer.mean_gap_s(new_rows)
+            if gap is not None:
+                self.model.record_gap(gap)
         if cfg.reinit_each_episode:
-            norms = {k: v.clone() for k, v in self.model.state_dict().items() if "norm" in k}
+            norms = {
+                k: v.clone()
+                for k, v in self.model.state_dict().items()
+                if "norm" in k or k == "gap_stats"
+            }
             with torch.random.fork_rng():
                 torch.manual_seed(self.seed + self.episodes_trained)
                 self._build()
@@ -345,6 +451,7 @@ class AIFAgent(Agent):
             grad_clip=cfg.grad_clip,
             generator=self.train_generator,
         )
+        self.planner.refresh()
         result["seconds"] = time.perf_counter() - start
         self.last_fit = result
         return result
@@ -378,6 +485,7 @@ class AIFAgent(Agent):
         self._build()
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
+        self.planner.refresh()
         self.train_generator.set_state(state["train_generator"])
 
 

@@ -29,25 +29,24 @@ the mixture entropy from one sample per member):
   probability for both): ``IG = IG_tc + mean_b(p_b) * IG_gauss(dS, L, P)``.
 
 All quantities are in the model's normalised target units (as the reference renormalises),
-so every output dimension counts on the same scale.
+so every output dimension counts on the same scale. Arrays are numpy (float64), as the planner's.
 """
 
 from __future__ import annotations
 
-import torch
-from torch import Tensor
+import numpy as np
 
 #: Probabilities are clamped this far from 0 and 1 before their logarithms.
 _EPS = 1e-6
 
 
-def binary_entropy(p: Tensor) -> Tensor:
+def binary_entropy(p: np.ndarray) -> np.ndarray:
     """``h(p) = -p log p - (1 - p) log(1 - p)`` in nats."""
-    p = p.clamp(_EPS, 1.0 - _EPS)
-    return -(p * torch.log(p) + (1.0 - p) * torch.log1p(-p))
+    p = np.clip(p, _EPS, 1.0 - _EPS)
+    return -(p * np.log(p) + (1.0 - p) * np.log1p(-p))
 
 
-def bernoulli_information_gain(p: Tensor) -> Tensor:
+def bernoulli_information_gain(p: np.ndarray) -> np.ndarray:
     """Mutual information between a Bernoulli outcome and the member index.
 
     :param p: ``[B, n]`` each member's probability of the outcome.
@@ -56,19 +55,21 @@ def bernoulli_information_gain(p: Tensor) -> Tensor:
     return binary_entropy(p.mean(0)) - binary_entropy(p).mean(0)
 
 
-def gaussian_information_gain(mean: Tensor, var: Tensor) -> Tensor:
+def gaussian_information_gain(mean: np.ndarray, var: np.ndarray) -> np.ndarray:
     """Moment-matched information gain of a diagonal Gaussian ensemble.
 
     :param mean: ``[B, D, n]`` member means.
     :param var: ``[B, D, n]`` member variances (> 0).
     :return: ``[n]`` ``1/2 sum_d [log(mean_b var_b + var_b mu_b) - mean_b log var_b]``.
     """
-    spread = ((mean - mean.mean(0)) ** 2).mean(0)  # variance of the means (Tensor.var is slow)
+    spread = ((mean - mean.mean(0)) ** 2).mean(0)  # variance of the means
     var_mix = var.mean(0) + spread  # law of total variance
-    return 0.5 * (torch.log(var_mix) - torch.log(var).mean(0)).sum(0)
+    return 0.5 * (np.log(var_mix) - np.log(var).mean(0)).sum(0)
 
 
-def outcome_information_gain(mean: Tensor, var: Tensor, p_complete: Tensor) -> Tensor:
+def outcome_information_gain(
+    mean: np.ndarray, var: np.ndarray, p_complete: np.ndarray
+) -> np.ndarray:
     """The planner's r1: ``IG_tc + mean_b(p_b) * IG_gauss(y)``.
 
     :param mean: ``[B, D, n]`` normalised member means of the Gaussian outputs.

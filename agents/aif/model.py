@@ -4,36 +4,36 @@ Following Tschantz et al. 2020 (code ``alec-tschantz/rl-inference``, ``pmbrl/mod
 B members, each an MLP with swish hidden units and a Gaussian head whose log-variance is
 soft-bounded by a sigmoid; Gaussian NLL loss; inputs and targets z-scored by running statistics.
 What the paper's Algorithm 1 adds is *what* it predicts: besides the change of the server state,
-the task's outcome (completion, latency L, pass@100 P), which eq. 11 scores.
+the task's outcome (completion, latency L, pass@100 P), which eq. 11 scores. What we add is
+*time*: how long an admitted task holds its grant (``hold_s``, from admission to release), so
+that the planner can imagine resources coming back (planner.py).
 
 Input encoding ``phi(s, a)`` (our choice; the paper leaves the network open). An allocation on
 server j is judged against server j's state only, so the model sees the state *from the chosen
-server*: its one-hot index, its row of the observation, the task, the three shares, and the
-differences the simulator compares (``C_j - c``, ``W_j - w``, ``M_j - m``, ``m - need_j``) and
-the smallest of them. The differences are linear in (s, a) (no information is added); they
-are squashed by a symlog at scale ``margin_scale`` (DreamerV3's symlog) so that a 2% margin on
-a 5% share is 0.7 units instead of 0.001: the completion boundary sits at margin 0 and must be
-learned sharply. The smallest margin lets one hidden unit express "every margin is positive";
-without it the learned memory-need boundary drifted with the remaining memory (offline probe
-accuracy 0.73 -> 0.83). Whether and how a margin matters is learned from data; nothing here
-says "negative fails".
+server*: its one-hot index, its row of the observation, the task, the three shares (and their
+logarithms: latency ~ 1/c), and the differences the simulator compares (``C_j - c``,
+``W_j - w``, ``M_j - m``, ``m - need_j``) and the smallest of them. The differences are linear
+in (s, a) (no information is added); they are squashed by a symlog at scale ``margin_scale``
+(DreamerV3's symlog) so that a 2% margin on a 5% share is 0.7 units instead of 0.001: the
+completion boundary sits at margin 0 and must be learned sharply. Whether and how a margin
+matters is learned from data; nothing here says "negative fails".
 
-Features are split into *static* ones (do not change when the planner imagines the server's
-resources being consumed) and *dynamic* ones (the server's remaining C, W, M and the
-margins), so that the planner can re-evaluate imagined future tasks cheaply (see planner.py).
+The features come in three groups, so that the planner evaluates the first layer cheaply:
+*context* (server j's row and the task: fixed per server within a decision), *share* (the
+candidate's shares: fixed per candidate) and *dynamic* (server j's remaining C, W, M and the
+margins: what changes when the planner imagines later tasks consuming the server).
 
-Outputs per member: a Gaussian over ``y = [dC_j, dW_j, dM_j, L, P]`` and a Bernoulli logit
-for completion. ``dC_j, dW_j, dM_j`` is the change of the chosen server's remaining compute,
-bandwidth and memory fractions from s to s' *when the task is admitted* (a refused task
-changes nothing, which needs no model); L (s) and P are observed when the task completes.
-Conditioning the change on admission matters to the planner: it imagines copies of an
-admitted task, and a single head for "change whatever happens" let a member that predicted
-"completes" and "takes nothing" at once (a blend of its two heads off the data) promise an
-endless supply of copies, which CEM found and exploited.
+Outputs per member: a Gaussian over ``y = [dC_j, dW_j, dM_j, L, P, hold]`` and a Bernoulli
+logit for completion. ``dC_j, dW_j, dM_j`` is the change of the chosen server's remaining
+compute, bandwidth and memory fractions from s to s' *when the task is admitted* (a refused
+task changes nothing, which needs no model); ``hold`` (s) is observed when it is admitted;
+L (s) and P when it completes.
 
-Layout: activations are feature-major, ``[B, features, n]``; ``torch.baddbmm(bias, W, x)`` with
-``W: [B, out, in]`` scores every member on every candidate in one call (measured 4x faster
-than sample-major on this CPU for the small output layer).
+Numbers: the networks are float64 (tiny, so the cost is per-operation overhead, not
+arithmetic; float64 makes the results less sensitive to the order in which a host's BLAS
+sums). Training runs in torch (autograd, Adam); planning runs on a numpy copy of the weights
+(:meth:`EnsembleModel.export`), which has a fraction of torch's per-call overhead at these
+sizes. Every observation is read through :class:`cloudedge.observation.ObservationLayout`.
 """
 
 from __future__ import annotations
@@ -41,86 +41,106 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-#: Observation blocks of CloudEdgeEnv, in units of N (see its docstring).
-DIST, COMPUTE, BANDWIDTH, MEMORY, WAIT, NEED = range(6)
-N_TASK_FEATURES = 5
-#: Gaussian targets: change of the chosen server's (C, W, M), latency (s), pass@100.
-TARGETS = ("d_compute", "d_bandwidth", "d_memory", "latency_s", "pass_at_100")
+from cloudedge.observation import ObservationLayout
+
+#: Gaussian targets: change of the chosen server's (C, W, M), latency (s), pass@100, hold (s).
+TARGETS = ("d_compute", "d_bandwidth", "d_memory", "latency_s", "pass_at_100", "hold_s")
 N_TARGETS = len(TARGETS)
-LATENCY, PASS = 3, 4
+STATE_DIMS = slice(0, 3)
+LATENCY, PASS, HOLD = 3, 4, 5
+#: Per-server context entries (besides the one-hot index), by observation block name.
+CONTEXT_BLOCKS = ("distance", "wait", "memory_need")
+N_TASK_FEATURES = 5
+#: Share features: the three shares and their logarithms.
+N_SHARE = 6
 #: Dynamic features: C, W, M of the chosen server, the four margins, the smallest margin.
 N_DYNAMIC = 8
 #: Shares are floored here before their logarithm (a 0 share gives an infinite latency).
 LOG_SHARE_FLOOR = 1e-4
+DTYPE = torch.float64
 
 
-def n_static_features(n_servers: int) -> int:
-    """one-hot(j) + (distance, wait, need) of j + task + shares + log shares."""
-    return n_servers + 3 + N_TASK_FEATURES + 3 + 3
+def n_context_features(n_servers: int) -> int:
+    """one-hot(j) + (distance, wait, need) of j + the task's five entries."""
+    return n_servers + len(CONTEXT_BLOCKS) + N_TASK_FEATURES
 
 
-def symlog(x: Tensor) -> Tensor:
+def symlog(x: np.ndarray) -> np.ndarray:
     """``sign(x) * log(1 + |x|)``: linear near 0, logarithmic far away."""
-    return torch.sign(x) * torch.log1p(torch.abs(x))
+    return np.sign(x) * np.log1p(np.abs(x))
 
 
-def server_rows(obs: Tensor, server: Tensor, n_servers: int) -> Tensor:
-    """The six per-server observation entries of server ``server``: ``[..., 6]``.
+def context_features(layout: ObservationLayout, obs: np.ndarray, server: np.ndarray) -> np.ndarray:
+    """Server j's context for each row: ``[n, N + 8]``.
 
-    :param obs: ``[n, 6N + 5]`` observations (or ``[6N + 5]``, broadcast to every server).
+    :param obs: ``[n, 6N + 5]`` observations, or one ``[6N + 5]`` shared by every row.
     :param server: ``[n]`` server indices.
     """
-    blocks = obs[..., : 6 * n_servers].reshape(*obs.shape[:-1], 6, n_servers)
-    if blocks.dim() == 2:  # one observation, many candidates
-        return blocks[:, server].T
-    return blocks.gather(2, server.view(-1, 1, 1).expand(-1, 6, 1)).squeeze(2)
+    obs = np.asarray(obs, np.float64)
+    rows = np.arange(len(server)) if obs.ndim == 2 else slice(None)
+    blocks = np.stack([layout.block(obs, name) for name in CONTEXT_BLOCKS], axis=-1)  # [.., N, 3]
+    per_server = blocks[rows, server] if obs.ndim == 2 else blocks[server]
+    task = np.broadcast_to(layout.task_features(obs), (len(server), N_TASK_FEATURES))
+    one_hot = np.eye(layout.n_servers)[server]
+    return np.concatenate([one_hot, per_server, task], axis=-1)
 
 
-def static_features(obs: Tensor, server: Tensor, share: Tensor, n_servers: int) -> Tensor:
-    """Features that stay fixed while imagined tasks consume server j: ``[n, n_static]``."""
-    rows = server_rows(obs, server, n_servers)
-    task = obs[..., 6 * n_servers :].expand(server.shape[0], N_TASK_FEATURES)
-    return torch.cat(
-        [
-            F.one_hot(server, n_servers).to(share.dtype),
-            rows[:, [DIST, WAIT, NEED]],
-            task,
-            share,
-            torch.log(share.clamp_min(LOG_SHARE_FLOOR)),  # latency ~ 1/c: log c is its scale
-        ],
-        dim=-1,
-    )
+def share_features(share: np.ndarray) -> np.ndarray:
+    """``[..., 3]`` shares -> ``[..., 6]``: the shares and their logarithms."""
+    share = np.asarray(share, np.float64)
+    return np.concatenate([share, np.log(np.maximum(share, LOG_SHARE_FLOOR))], axis=-1)
 
 
-def dynamic_features(remaining: Tensor, share: Tensor, need: Tensor, margin_scale: float) -> Tensor:
+def dynamic_features(
+    remaining: np.ndarray, share: np.ndarray, need: np.ndarray, margin_scale: float
+) -> np.ndarray:
     """Server j's remaining (C, W, M), the four margins the simulator checks and the tightest
     of them: ``[..., 8]``.
 
     :param remaining: ``[..., 3]`` remaining compute, bandwidth, memory fractions of j.
-    :param share: ``[..., 3]`` requested shares (c, w, m).
+    :param share: ``[..., 3]`` requested shares (c, w, m), broadcast against ``remaining``.
     :param need: ``[...]`` the task's memory need as a share of j's memory.
     :param margin_scale: symlog scale of the margins (share units).
     """
-    over_need = (share[..., 2] - need).unsqueeze(-1).expand(*remaining.shape[:-1], 1)
-    margins = symlog(torch.cat([remaining - share, over_need], dim=-1) / margin_scale)
-    tightest = margins.min(dim=-1, keepdim=True).values
-    return torch.cat([remaining, margins, tightest], dim=-1)
+    remaining, share = np.broadcast_arrays(remaining, share)
+    over_need = np.broadcast_to((share[..., 2] - need)[..., None], (*remaining.shape[:-1], 1))
+    margins = symlog(np.concatenate([remaining - share, over_need], axis=-1) / margin_scale)
+    # Pairwise minima: a reduction over a last axis of 4 is slow in numpy.
+    pairs = np.minimum(margins[..., 0:2], margins[..., 2:4])
+    tightest = np.minimum(pairs[..., 0:1], pairs[..., 1:2])
+    return np.concatenate([remaining, margins, tightest], axis=-1)
 
 
 def encode(
-    obs: Tensor, server: Tensor, share: Tensor, n_servers: int, margin_scale: float
-) -> Tensor:
-    """``phi(s, a)`` for a batch of transitions: ``[n, n_static + 8]``."""
-    rows = server_rows(obs, server, n_servers)
-    static = static_features(obs, server, share, n_servers)
-    remaining = rows[:, [COMPUTE, BANDWIDTH, MEMORY]]
-    return torch.cat([static, dynamic_features(remaining, share, rows[:, NEED], margin_scale)], -1)
+    layout: ObservationLayout,
+    obs: np.ndarray,
+    server: np.ndarray,
+    share: np.ndarray,
+    margin_scale: float,
+) -> np.ndarray:
+    """``phi(s, a)`` for a batch of transitions: ``[n, context + 6 + 8]`` (float64)."""
+    obs = np.asarray(obs, np.float64)
+    server = np.asarray(server, np.int64)
+    share = np.asarray(share, np.float64)
+    rows = np.arange(len(server))
+    remaining = layout.remaining(obs)[rows, server]
+    need = layout.block(obs, "memory_need")[rows, server]
+    return np.concatenate(
+        [
+            context_features(layout, obs, server),
+            share_features(share),
+            dynamic_features(remaining, share, need, margin_scale),
+        ],
+        axis=-1,
+    )
 
 
 class RunningNormalizer(nn.Module):
@@ -137,14 +157,14 @@ class RunningNormalizer(nn.Module):
     def __init__(self, n_dims: int, min_std: float = 1e-2) -> None:
         super().__init__()
         self.min_std = min_std
-        self.register_buffer("count", torch.zeros(n_dims, dtype=torch.float64))
-        self.register_buffer("mean", torch.zeros(n_dims, dtype=torch.float64))
-        self.register_buffer("m2", torch.zeros(n_dims, dtype=torch.float64))
+        self.register_buffer("count", torch.zeros(n_dims, dtype=DTYPE))
+        self.register_buffer("mean", torch.zeros(n_dims, dtype=DTYPE))
+        self.register_buffer("m2", torch.zeros(n_dims, dtype=DTYPE))
 
     def update(self, x: Tensor, mask: Tensor | None = None) -> None:
         """Merge a batch ``x: [n, d]`` (entries where ``mask`` is False are skipped)."""
-        x = x.to(torch.float64)
-        m = torch.ones_like(x) if mask is None else mask.to(torch.float64)
+        x = x.to(DTYPE)
+        m = torch.ones_like(x) if mask is None else mask.to(DTYPE)
         x = torch.where(m > 0, x, 0.0)  # NaN latencies of failed tasks are masked out
         n_b = m.sum(0)
         mean_b = (x * m).sum(0) / n_b.clamp_min(1.0)
@@ -158,13 +178,13 @@ class RunningNormalizer(nn.Module):
     @property
     def std(self) -> Tensor:
         var = self.m2 / self.count.clamp_min(1.0)
-        return var.sqrt().clamp_min(self.min_std).to(torch.float32)
+        return var.sqrt().clamp_min(self.min_std)
 
     def normalize(self, x: Tensor) -> Tensor:
-        return (x - self.mean.to(x.dtype)) / self.std
+        return (x - self.mean) / self.std
 
     def denormalize(self, x: Tensor) -> Tensor:
-        return x * self.std + self.mean.to(x.dtype)
+        return x * self.std + self.mean
 
 
 class EnsembleLinear(nn.Module):
@@ -179,16 +199,41 @@ class EnsembleLinear(nn.Module):
 
     def __init__(self, n_members: int, n_in: int, n_out: int, init: str) -> None:
         super().__init__()
-        self.weight = nn.Parameter(torch.empty(n_members, n_out, n_in))
-        self.bias = nn.Parameter(torch.zeros(n_members, n_out, 1))
+        self.weight = nn.Parameter(torch.empty(n_members, n_out, n_in, dtype=DTYPE))
+        self.bias = nn.Parameter(torch.zeros(n_members, n_out, 1, dtype=DTYPE))
         for w in self.weight:  # per member, so each starts from its own draw
             getattr(nn.init, f"{init}_")(w)
 
     def forward(self, x: Tensor) -> Tensor:
-        """``x: [B, n_in, n]`` (or ``[n_in, n]``, shared by every member) -> ``[B, n_out, n]``."""
-        if x.dim() == 2:
-            return torch.matmul(self.weight, x) + self.bias
+        """``x: [B, n_in, n]`` -> ``[B, n_out, n]``."""
         return torch.baddbmm(self.bias, self.weight, x)
+
+
+@dataclass(frozen=True)
+class NumpyEnsemble:
+    """The model's weights as float64 numpy arrays for planning, input normalisation folded
+    into the first layer (``W (x - mu) / sigma + b = (W / sigma) x + (b - W mu / sigma)``) and
+    the first layer split by feature group.
+
+    Shapes: ``w_context [B, H, N + 8]``, ``w_share [B, H, 6]``, ``w_dynamic [B, H, 8]``,
+    ``bias [B, H, 1]``; ``hidden``: later layers' ``(W [B, H, H], b [B, H, 1])``;
+    ``w_head [B, 2T + 1, H]``, ``b_head [B, 2T + 1, 1]``; ``target_mean``, ``target_std``
+    ``[1, T, 1]``.
+    """
+
+    w_context: np.ndarray
+    w_share: np.ndarray
+    w_dynamic: np.ndarray
+    bias: np.ndarray
+    hidden: tuple[tuple[np.ndarray, np.ndarray], ...]
+    w_head: np.ndarray
+    b_head: np.ndarray
+    target_mean: np.ndarray
+    target_std: np.ndarray
+    min_logvar: float
+    max_logvar: float
+    margin_scale: float
+    mean_gap_s: float
 
 
 class EnsembleModel(nn.Module):
@@ -206,18 +251,19 @@ class EnsembleModel(nn.Module):
     def __init__(
         self,
         n_servers: int,
-        n_members: int = 10,
-        n_hidden: int = 200,
-        n_layers: int = 1,
-        min_logvar: float = -5.0,
-        max_logvar: float = -1.0,
-        margin_scale: float = 1e-3,
+        n_members: int,
+        n_hidden: int,
+        n_layers: int,
+        min_logvar: float,
+        max_logvar: float,
+        margin_scale: float,
     ) -> None:
         super().__init__()
+        self.layout = ObservationLayout(n_servers)
         self.n_servers = n_servers
         self.n_members = n_members
-        self.n_static = n_static_features(n_servers)
-        self.n_inputs = self.n_static + N_DYNAMIC
+        self.n_context = n_context_features(n_servers)
+        self.n_inputs = self.n_context + N_SHARE + N_DYNAMIC
         self.min_logvar, self.max_logvar = min_logvar, max_logvar
         self.margin_scale = margin_scale
         sizes = [self.n_inputs] + [n_hidden] * n_layers
@@ -228,30 +274,35 @@ class EnsembleModel(nn.Module):
         self.head = EnsembleLinear(n_members, n_hidden, 2 * N_TARGETS + 1, "xavier_normal")
         self.input_norm = RunningNormalizer(self.n_inputs)
         self.target_norm = RunningNormalizer(N_TARGETS)
+        # Arrival gaps seen in training: (sum of episode mean gaps (s), number of episodes).
+        self.register_buffer("gap_stats", torch.zeros(2, dtype=DTYPE))
 
     # -- encoding ---------------------------------------------------------------------------
-    def encode(self, obs: Tensor, server: Tensor, share: Tensor) -> Tensor:
-        return encode(obs, server, share, self.n_servers, self.margin_scale)
+    def encode(self, obs: np.ndarray, server: np.ndarray, share: np.ndarray) -> np.ndarray:
+        return encode(self.layout, obs, server, share, self.margin_scale)
 
     def bound_logvar(self, raw: Tensor) -> Tensor:
         """Soft bound (reference): ``logvar = min + (max - min) * sigmoid(raw)``."""
         return self.min_logvar + (self.max_logvar - self.min_logvar) * torch.sigmoid(raw)
 
+    def record_gap(self, mean_gap_s: float) -> None:
+        """Merge one episode's mean time between arrivals (s)."""
+        self.gap_stats += torch.tensor([mean_gap_s, 1.0], dtype=DTYPE)
+
+    @property
+    def mean_gap_s(self) -> float:
+        """Mean time between arrivals over the training episodes (0 before any)."""
+        total, count = self.gap_stats.tolist()
+        return total / count if count else 0.0
+
     # -- network ----------------------------------------------------------------------------
-    def trunk(self, pre: Tensor, inplace: bool = False) -> Tensor:
-        """Hidden features from the first layer's pre-activation ``[B, H, n]``.
-
-        :param inplace: overwrite ``pre`` (planning only: autograd needs it kept).
-        """
-        h = F.silu(pre, inplace=inplace)  # swish: x * sigmoid(x)
-        for layer in self.hidden[1:]:
-            h = F.silu(layer(h), inplace=inplace)
-        return h
-
     def forward(self, x_norm: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """Normalised inputs ``[B, D, n]`` -> (normalised mean ``[B, 5, n]``, log-variance
-        ``[B, 5, n]``, completion logit ``[B, n]``)."""
-        out = self.head(self.trunk(self.hidden[0](x_norm)))
+        """Normalised inputs ``[B, D, n]`` -> (normalised mean ``[B, T, n]``, log-variance
+        ``[B, T, n]``, completion logit ``[B, n]``)."""
+        h = x_norm
+        for layer in self.hidden:
+            h = F.silu(layer(h))  # swish: x * sigmoid(x)
+        out = self.head(h)
         mean, raw, logit = out[:, :N_TARGETS], out[:, N_TARGETS:-1], out[:, -1]
         return mean, self.bound_logvar(raw), logit
 
@@ -264,13 +315,13 @@ class EnsembleModel(nn.Module):
         cross-entropy of the completion logit.
 
         :param x_norm: ``[B, D, n]`` normalised inputs (each member its own batch).
-        :param y_norm: ``[B, 5, n]`` normalised targets (any finite value where unobserved).
-        :param y_mask: ``[B, 5, n]`` 1.0 where a target is observed.
+        :param y_norm: ``[B, T, n]`` normalised targets (any finite value where unobserved).
+        :param y_mask: ``[B, T, n]`` 1.0 where a target is observed.
         :param completed: ``[B, n]`` 1.0 where the task completed.
         """
         mean, logvar, logit = self(x_norm)
         nll = (mean - y_norm) ** 2 * torch.exp(-logvar) + logvar  # Gaussian NLL x 2
-        per_target = (nll * y_mask).sum(-1) / y_mask.sum(-1).clamp_min(1.0)  # [B, 5]
+        per_target = (nll * y_mask).sum(-1) / y_mask.sum(-1).clamp_min(1.0)  # [B, T]
         bce = F.binary_cross_entropy_with_logits(logit, completed, reduction="none").mean(-1)
         return (per_target.mean(-1) + bce).sum()
 
@@ -282,22 +333,22 @@ class EnsembleModel(nn.Module):
             [
                 self.input_norm.normalize(data["x"]),
                 y_norm,
-                y_mask.to(torch.float32),
-                data["completed"].to(torch.float32).unsqueeze(1),
+                y_mask.to(DTYPE),
+                data["completed"].to(DTYPE).unsqueeze(1),
             ],
             dim=1,
         )
 
     # -- prediction -------------------------------------------------------------------------
     @torch.no_grad()
-    def predict(self, obs: Tensor, server: Tensor, share: Tensor) -> dict[str, Tensor]:
+    def predict(self, obs: np.ndarray, server: np.ndarray, share: np.ndarray) -> dict[str, Tensor]:
         """Per-member predictions for a batch of (s, a) (used by tests and diagnostics).
 
-        :return: ``mean`` ``[B, n, 5]`` in raw units, ``var_norm`` ``[B, n, 5]`` in
+        :return: ``mean`` ``[B, n, T]`` in raw units, ``var_norm`` ``[B, n, T]`` in
             normalised units, ``p_complete`` ``[B, n]``.
         """
-        x = self.input_norm.normalize(self.encode(obs, server, share)).T
-        mean, logvar, logit = self(x)
+        x = self.input_norm.normalize(torch.from_numpy(self.encode(obs, server, share))).T
+        mean, logvar, logit = self(x.expand(self.n_members, -1, -1).contiguous())
         mean_raw = self.target_norm.denormalize(mean.transpose(1, 2))
         return {
             "mean": mean_raw,
@@ -305,11 +356,38 @@ class EnsembleModel(nn.Module):
             "p_complete": torch.sigmoid(logit),
         }
 
+    @torch.no_grad()
+    def export(self) -> NumpyEnsemble:
+        """The weights for planning (see :class:`NumpyEnsemble`)."""
+        first = self.hidden[0]
+        weight = first.weight / self.input_norm.std  # [B, H, D]
+        bias = first.bias - torch.matmul(weight, self.input_norm.mean.unsqueeze(1))
+        w = weight.numpy().copy()
+        c, s = self.n_context, self.n_context + N_SHARE
+        return NumpyEnsemble(
+            w_context=np.ascontiguousarray(w[:, :, :c]),
+            w_share=np.ascontiguousarray(w[:, :, c:s]),
+            w_dynamic=np.ascontiguousarray(w[:, :, s:]),
+            bias=bias.numpy().copy(),
+            hidden=tuple(
+                (layer.weight.numpy().copy(), layer.bias.numpy().copy())
+                for layer in self.hidden[1:]
+            ),
+            w_head=self.head.weight.numpy().copy(),
+            b_head=self.head.bias.numpy().copy(),
+            target_mean=self.target_norm.mean.numpy().reshape(1, -1, 1).copy(),
+            target_std=self.target_norm.std.numpy().reshape(1, -1, 1).copy(),
+            min_logvar=self.min_logvar,
+            max_logvar=self.max_logvar,
+            margin_scale=self.margin_scale,
+            mean_gap_s=self.mean_gap_s,
+        )
+
 
 def make_optimizer(model: EnsembleModel, lr: float, eps: float) -> torch.optim.Adam:
     """Adam over the network (not the normalisers), no weight decay (reference)."""
     params = [p for n, p in model.named_parameters() if "norm" not in n]
-    return torch.optim.Adam(params, lr=lr, eps=eps, fused=True)
+    return torch.optim.Adam(params, lr=lr, eps=eps, foreach=True)
 
 
 def fit(
@@ -325,14 +403,14 @@ def fit(
     """Train on the whole buffer: each member its own random permutation per epoch (the
     reference's per-member shuffles; diversity comes from them and from the initialisation).
 
-    :param data: ``x [n, D]``, ``y [n, 5]``, ``y_mask [n, 5]``, ``completed [n]``.
+    :param data: ``x [n, D]``, ``y [n, T]``, ``y_mask [n, T]``, ``completed [n]``.
     :param n_epochs: passes over the buffer (stops early at ``max_steps``).
     :param batch_size: rows per member per step.
     :param max_steps: cap on gradient steps per call (keeps the refit cost bounded).
     :param grad_clip: max global L2 norm of the gradient (reference: 1000).
     :return: ``{"steps": int, "loss": float}`` (mean loss per member over the last epoch).
     """
-    table = model.training_table(data)  # [n, D + 11], normalised once per fit
+    table = model.training_table(data)  # [n, D + 2T + 1], normalised once per fit
     n, d = table.shape[0], model.n_inputs
     b = model.n_members
     batch = min(batch_size, n)

@@ -4,58 +4,68 @@ For each task (Algorithm 1, lines 6-13): start q(pi) afresh; for i in 1..I sampl
 actions from q(pi), score each by ``r = expl_scale * r1 + r2``, keep the k best (the elites)
 and refit q(pi) to them. The elites of one iteration compete with the next one's candidates
 (``keep_elites``, as iCEM does, Pinneri et al. 2020: the scores are deterministic, so the
-best found so far is never lost and the refit tightens faster). As in the reference
-(``pmbrl/control/planner.py``) q(pi) is reset for every decision (no warm start), so ``act``
-is a function of the observation alone.
+best found so far is never lost and the refit tightens faster).
+
+Warm start (ours; the reference, ``pmbrl/control/planner.py``, resets q(pi) for every
+decision): the shares' q(pi) of a server starts where the previous decision of the episode
+left it, its std floored at ``warm_logit_std`` so that it can still move; the server
+probabilities restart uniform (what remains changes from task to task). Consecutive tasks
+need similar shares, so a few iterations of few candidates refine rather than search. The
+previous choice (its server, q(pi)'s mean shares) is the first candidate. ``reset``
+(every episode start) forgets it, so an episode's actions depend on that episode's
+observations only.
 
 q(pi), a distribution over the hybrid action a = [j, c_j, w_j, m_j] (PAPER.md section 7):
 
 - j ~ Categorical(p), refit to the elites' server frequencies with a pseudo-count
-  ``server_smoothing`` per server (so no server's probability collapses to 0 after one bad
-  iteration): ``p_j = (n_j + alpha) / (k + N alpha)``;
+  ``server_smoothing`` per server: ``p_j = (n_j + alpha) / (k + N alpha)``;
 - shares ``(c, w, m) = sigmoid(z)``, ``z ~ N(mu_j, diag sigma_j^2)``, one logit-normal per
-  server (the right shares differ between servers: what remains differs). Logit space keeps
-  shares inside (0, 1) and gives relative resolution where it matters (a 2% margin on a 5%
-  share). Refit per server to its elites (mean and population std, reference) when it has at
+  server, refit per server to its elites (mean and population std, reference) when it has at
   least two of them, with ``sigma >= min_logit_std``; otherwise unchanged.
 
 Scores, from the model's predictions (never from the environment's reward):
 
-- r2, rewardless guidance (eq. 11) on the model's predictions, averaged over members as the
-  reference averages its reward model: ``rg = mean_b p_b * (1 / L_b + P_b)``, p_b the member's
-  completion probability, L_b and P_b its predicted latency and pass@100.
+- r2, rewardless guidance (eq. 11, :func:`cloudedge.metrics.rewardless_guidance`) on the
+  model's predictions, averaged over members as the reference averages its reward model.
 - r1, the expected information gain of the task's outcome (info_gain.py), weighted by
   ``expl_scale``.
 
-Horizon (``horizon`` = H >= 1). A task's outcome is fixed at its admission, so eq. 11 of
-the current task alone (H = 1) rewards grabbing: more compute is always a little faster, more
-bandwidth and memory cost nothing, and the next tasks then find the server drained. With
-H > 1 the candidate policy is imagined for the next H - 1 tasks too: they are copies of the
-current task (same features: the next tasks are unknown) offloaded with the same action, and
-each member rolls its imagined server state forward by its own predicted consumption,
+Imagined future (``horizon`` = H). A task's outcome is fixed at its admission, so eq. 11 of
+the current task alone rewards grabbing: the next tasks then find the server drained. So the
+candidate is also imagined for the next H - 1 tasks: copies of the current task (the next
+tasks are unknown) offloaded with the same action, arriving one every ``g`` seconds, ``g``
+the mean time between arrivals the agent has seen in training. Each member b predicts what
+one copy consumes (``dS_b``, its change of server j's C, W, M) and how long it holds it
+(``hold_b``). Two quantities follow:
 
-    s_k = s + (k - 1) * min(dS_b(s, a), 0),    k = 2..H
+1. ``c_b``, how many copies server j can hold *at once*: copy k (k = 2..H) sees
+   ``s_k = s + (k - 1) min(dS_b, 0)`` and completes with ``p_b(s_k, a)``, which falls with k;
+   ``c_b`` is where it crosses 1/2, found by bisection on a real-valued k with
+   ``ceil(log2 H) + 1`` evaluations (to half a copy) and interpolated, so it is
+   continuous: a slightly smaller request fits slightly more copies.
+2. Releases: a copy frees its grant ``hold_b`` after its arrival, so ``m_b = hold_b / g``
+   copies are held at once in steady state. Over the horizon's ``(H - 1) g`` seconds the
+   server turns its ``c_b`` places over ``(H - 1) g / hold_b`` times, so the copies that
+   complete are
 
-(dS_b: member b's predicted change of server j's C, W, M when the task is admitted; the
-copies arrive with the current task, so nothing is released in between). Copy k
-completes with member b's probability ``p_b(s_k, a)``, which falls with k as the copies
-deplete the server, so the number of copies member b expects to complete, ``n_b``, is found
-by bisection on a real-valued k where ``p_b`` crosses 1/2, with ``ceil(log2 H) + 2`` model
-calls (instead of H - 1) to a quarter of a copy, then interpolated: n_b is continuous.
-A copy makes the same request as the current task, so it completes only if the current task
-does, and then earns what the current task would (same server, same grant):
+       n_b = min(H - 1, tasks left - 1, c_b * max(1, (H - 1) g / hold_b)).
 
-    r2 = mean_b p_b * (1 + n_b) * (1 / L_b + P_b)
+   Under a burst (g ~ 0) nothing is released and ``n_b = c_b``; at a low rate every copy
+   completes; in between a shorter hold (a larger compute share) buys throughput. Resources
+   held by earlier tasks are not imagined to come back (the observation does not say when):
+   a conservative choice.
 
-so a share that fits n more times earns n more times, and the planner asks for what a
-server can give to many tasks, not to one: with H above the number of tasks a server can
-hold, compute and bandwidth come out proportional to the memory (c ~ C_j m / M_j) and the
-memory close to the need. r1 is the current task's only: the copies are a device to price
-resource use, not observations the agent will make.
+A copy makes the same request as the current task, so it earns what the current task would:
 
-The action taken is the best-scoring candidate over all iterations (the mode of q(pi) is
-always among the candidates): with a hybrid action the mean of the elites is undefined over
-servers, and the best candidate is one the model actually scored.
+    r2 = mean_b rg(p_b (1 + n_b), L_b, P_b)
+
+and the planner asks for what a server can give to many tasks, not to one.
+
+Cost (``benchmarks/decision_latency.py``): all arithmetic is float64 numpy on the weights the
+model exports once per refit; per decision the first layer's context part is computed once for
+all N servers; per candidate the share part once; the bisection re-evaluates only the
+dynamic part. The H - 1 copies cost ``ceil(log2 H) + 1`` evaluations, not H - 1, and the
+noise of every iteration is drawn once when the planner is built (common random numbers).
 """
 
 from __future__ import annotations
@@ -64,75 +74,90 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import torch
-from torch import Tensor
 
 from agents.aif.info_gain import outcome_information_gain
 from agents.aif.model import (
-    COMPUTE,
+    HOLD,
     LATENCY,
-    MEMORY,
     N_TARGETS,
-    NEED,
     PASS,
+    STATE_DIMS,
     EnsembleModel,
+    NumpyEnsemble,
+    context_features,
     dynamic_features,
-    static_features,
+    share_features,
 )
+from cloudedge.metrics import rewardless_guidance
+from cloudedge.observation import ObservationLayout
 
-STATE_DIMS = slice(0, 3)  # change of the chosen server's remaining C, W, M
+#: Eq. 11 elementwise over arrays of (expected tc, L, P).
+_guidance = np.frompyfunc(rewardless_guidance, 3, 1)
 
 
 @dataclass(frozen=True)
 class PlannerConfig:
-    """CEM planner settings. The defaults are the agent's (AIFAgent takes them from here);
-    conf/agent/aif.yaml gives each one's source and why it departs from the reference.
+    """Settings of the CEM planner (conf/agent/aif.yaml holds the values and their reasons).
 
-    :param n_iterations: I, optimisation iterations per decision.
-    :param n_candidates: J, candidates sampled per iteration.
-    :param n_elites: k, candidates kept to refit q(pi).
-    :param keep_elites: the elites of an iteration compete with the next one's candidates.
+    :param n_iterations: I, CEM iterations per decision.
+    :param n_candidates: J, candidates per iteration.
+    :param n_elites: k, elites refitted to.
+    :param keep_elites: whether the elites so far compete with each iteration's candidates.
     :param horizon: H, tasks imagined (the current one and H - 1 copies).
     :param expl_scale: weight of r1 (information gain) against r2.
     :param init_share: centre of q(pi)'s shares at the start of each decision.
     :param init_logit_std: their initial std in logit space.
     :param min_logit_std: floor of the refitted std in logit space.
     :param server_smoothing: pseudo-count per server when refitting p.
-    :param min_latency_s: predicted latencies are floored here before 1/L.
+    :param min_latency_s: predicted latencies and holding times are floored here (s).
+    :param warm_start: start each decision's shares from the previous decision's q(pi).
+    :param warm_logit_std: floor of the shares' std at a warm start (logit space).
     """
 
-    n_iterations: int = 10
-    n_candidates: int = 250
-    n_elites: int = 25
-    keep_elites: bool = True
-    horizon: int = 32
-    expl_scale: float = 0.1
-    init_share: float = 0.1
-    init_logit_std: float = 2.0
-    min_logit_std: float = 0.01
-    server_smoothing: float = 0.5
-    min_latency_s: float = 0.1
+    n_iterations: int
+    n_candidates: int
+    n_elites: int
+    keep_elites: bool
+    horizon: int
+    expl_scale: float
+    init_share: float
+    init_logit_std: float
+    min_logit_std: float
+    server_smoothing: float
+    min_latency_s: float
+    warm_start: bool
+    warm_logit_std: float
 
     def __post_init__(self) -> None:
-        if not 0 < self.n_elites <= self.n_candidates:
-            raise ValueError(f"need 0 < n_elites <= n_candidates, got {self.n_elites}")
-        if self.n_iterations < 1 or self.horizon < 1:
-            raise ValueError("n_iterations and horizon must be >= 1")
-        if not 0.0 < self.init_share < 1.0:
-            raise ValueError(f"init_share must be in (0, 1), got {self.init_share}")
+        if self.n_elites > self.n_candidates:
+            raise ValueError(
+                f"agent.n_elites = {self.n_elites}: allowed 1..n_candidates ({self.n_candidates})"
+            )
 
 
 @dataclass(frozen=True)
-class _Snapshot:
-    """Model tensors prepared once per decision (normalisation folded, weights split)."""
+class Decision:
+    """What one decision's scoring shares across candidates.
 
-    w_static: Tensor
-    w_dynamic: Tensor
-    bias: Tensor
-    target_mean: Tensor
-    target_std: Tensor
-    w_copy: Tensor
-    b_copy: Tensor
+    :param context_term: ``[B, H, N]`` first-layer context part plus bias, per server.
+    :param remaining: ``[N, 3]`` remaining compute, bandwidth, memory fractions.
+    :param need: ``[N]`` the task's memory need as a share of each server.
+    :param max_copies: copies that can still arrive this episode (tasks left - 1).
+    """
+
+    context_term: np.ndarray
+    remaining: np.ndarray
+    need: np.ndarray
+    max_copies: float
+
+
+def silu(x: np.ndarray) -> np.ndarray:
+    """Swish ``x * sigmoid(x)`` (exp overflow for x << 0 gives the right limit, -0); one
+    temporary, written in place (allocation dominated at these sizes)."""
+    t = np.negative(x)
+    np.exp(t, out=t)
+    t += 1.0
+    return np.divide(x, t, out=t)
 
 
 class CEMPlanner:
@@ -140,174 +165,189 @@ class CEMPlanner:
 
     :param model: the generative model (read, never trained, here).
     :param config: planner settings.
-    :param seed: seeds the candidate draws; every decision restarts from it, so equal
-        observations (and an equal model) give equal actions.
+    :param n_tasks: tasks per episode (caps the imagined copies by the tasks left).
+    :param seed: seeds the candidate draws, drawn once: equal observations (and an equal
+        model) give equal actions.
     """
 
-    def __init__(self, model: EnsembleModel, config: PlannerConfig, seed: int = 0) -> None:
+    def __init__(
+        self, model: EnsembleModel, config: PlannerConfig, n_tasks: int, seed: int = 0
+    ) -> None:
         self.model = model
         self.config = config
+        self.n_tasks = n_tasks
         self.seed = seed
         self.n_servers = model.n_servers
-        self._generator = torch.Generator()
-        # Bisection to a quarter of a copy: ceil(log2 H) steps reach one copy, two more 1/4.
-        self.bisection_steps = math.ceil(math.log2(config.horizon)) + 2 if config.horizon > 1 else 0
+        self.layout = ObservationLayout(model.n_servers)
+        rng = np.random.default_rng(seed)
+        self._uniform = rng.random((config.n_iterations, config.n_candidates))
+        self._noise = rng.standard_normal((config.n_iterations, config.n_candidates, 3))
+        self._noise[:, 0] = 0.0  # candidate 0 of each iteration is the mode of q(pi)
+        h = config.horizon
+        # Bisection to half a copy: ceil(log2 H) steps reach one copy, one more 1/2.
+        self.bisection_steps = math.ceil(math.log2(h)) + 1 if h > 1 else 0
+        self.net: NumpyEnsemble = model.export()
+        # (mu, sigma, server) of the last plan of this episode: q(pi)'s shares and the choice.
+        self._warm: tuple[np.ndarray, np.ndarray, int] | None = None
+
+    def reset(self) -> None:
+        """Forget the warm start (at the start of every episode)."""
+        self._warm = None
+
+    def refresh(self) -> None:
+        """Re-export the model's weights (after a refit or a load)."""
+        self.net = self.model.export()
 
     # -- scoring ----------------------------------------------------------------------------
-    def _snapshot(self) -> _Snapshot:
-        """The model's weights laid out for scoring, with the input normalisation folded into
-        the first layer: ``W (x - mu) / sigma + b = (W / sigma) x + (b - W mu / sigma)``."""
-        model, ds = self.model, self.model.n_static
-        first = model.hidden[0]
-        in_mean = model.input_norm.mean.to(torch.float32)
-        in_std = model.input_norm.std
-        weight = first.weight / in_std  # [B, H, D]
-        bias = first.bias - torch.matmul(weight, in_mean.unsqueeze(1))
-        logit_row = [2 * N_TARGETS]  # all an imagined copy needs: does it complete?
-        return _Snapshot(
-            w_static=weight[:, :, :ds].contiguous(),
-            w_dynamic=weight[:, :, ds:].contiguous(),
-            bias=bias,
-            target_mean=model.target_norm.mean.to(torch.float32).view(1, -1, 1),
-            target_std=model.target_norm.std.view(1, -1, 1),
-            w_copy=model.head.weight[:, logit_row].contiguous(),
-            b_copy=model.head.bias[:, logit_row].contiguous(),
+    def decision(self, observation: np.ndarray) -> Decision:
+        """Prepare the scoring of one observation."""
+        layout, net = self.layout, self.net
+        obs = np.asarray(observation, np.float64)
+        context = context_features(layout, obs, np.arange(self.n_servers))  # [N, C]
+        tasks_left = round(float(layout.task(obs, "tasks_left")) * self.n_tasks)
+        return Decision(
+            context_term=net.w_context @ context.T + net.bias,
+            remaining=layout.remaining(obs),
+            need=layout.block(obs, "memory_need"),
+            max_copies=float(max(tasks_left - 1, 0)),
         )
 
-    @torch.no_grad()
+    def trunk(self, pre: np.ndarray) -> np.ndarray:
+        """Hidden features ``[B, H, J]`` from the first layer's pre-activation."""
+        h = silu(pre)
+        for weight, bias in self.net.hidden:
+            h = silu(weight @ h + bias)
+        return h
+
     def score(
-        self, obs: Tensor, server: Tensor, share: Tensor, snap: _Snapshot | None = None
-    ) -> tuple[Tensor, Tensor, Tensor]:
+        self, decision: Decision, server: np.ndarray, share: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``r = expl_scale * r1 + r2`` of each candidate (see the module docstring).
 
-        :param obs: ``[6N + 5]`` the current observation.
+        :param decision: :meth:`decision` of the observation.
         :param server: ``[J]`` candidate servers.
         :param share: ``[J, 3]`` candidate shares.
-        :param snap: the model's prepared weights (made here when not given).
         :return: (r ``[J]``, r1 ``[J]``, r2 ``[J]``).
         """
-        model, n = self.model, self.n_servers
-        snap = self._snapshot() if snap is None else snap
-        b, j = model.n_members, server.shape[0]
-
-        # First layer, split: W phi + b = (W_s phi_static + b) + W_d phi_dynamic.
-        x_static = static_features(obs, server, share, n).T.contiguous().expand(b, -1, j)
-        pre_static = torch.baddbmm(snap.bias, snap.w_static, x_static)  # [B, H, J]
-        remaining = obs[COMPUTE * n : (MEMORY + 1) * n].view(3, n)[:, server].T  # [J, 3] C,W,M
-        need = obs[NEED * n : (NEED + 1) * n][server]  # [J]
-        x_dyn = dynamic_features(remaining, share, need, model.margin_scale)
-        x_dyn = x_dyn.T.contiguous().expand(b, -1, j)
-        h = model.trunk(torch.baddbmm(pre_static, snap.w_dynamic, x_dyn), inplace=True)
-        out = model.head(h)
-        mean = out[:, :N_TARGETS]  # [B, 5, J] normalised
-        var = model.bound_logvar(out[:, N_TARGETS:-1]).exp()
+        net, cfg = self.net, self.config
+        fixed = net.w_share @ np.ascontiguousarray(share_features(share).T)
+        fixed += decision.context_term[:, :, server]
+        remaining, need = decision.remaining[server], decision.need[server]
+        x_dyn = dynamic_features(remaining, share, need, net.margin_scale)  # [J, 8]
+        pre = net.w_dynamic @ np.ascontiguousarray(x_dyn.T)
+        pre += fixed
+        out = net.w_head @ self.trunk(pre) + net.b_head
+        mean = out[:, :N_TARGETS]  # [B, T, J] normalised
+        logvar = net.min_logvar + (net.max_logvar - net.min_logvar) / (
+            1.0 + np.exp(-out[:, N_TARGETS:-1])
+        )
         logit = out[:, -1]  # [B, J] completion logit of the current task
-        p = torch.sigmoid(logit)
-        raw = mean * snap.target_std + snap.target_mean  # de-normalised: dC, dW, dM, L (s), P
+        p = 1.0 / (1.0 + np.exp(-logit))
+        raw = mean * net.target_std + net.target_mean  # dC, dW, dM, L (s), P, hold (s)
 
-        r1 = outcome_information_gain(mean, var, p)
-        gain = 1.0 / raw[:, LATENCY].clamp_min(self.config.min_latency_s) + raw[:, PASS]
-        copies = self.completed_copies(snap, pre_static, remaining, share, need, raw, logit)
-        r2 = (p * (1.0 + copies) * gain).mean(0)  # eq. 11 on the current task and its copies
-        r = self.config.expl_scale * r1 + r2
-        return torch.nan_to_num(r, nan=-math.inf), r1, r2
+        r1 = outcome_information_gain(mean, np.exp(logvar), p)
+        copies = self.completed_copies(decision, fixed, remaining, share, need, raw, logit)
+        latency = np.maximum(raw[:, LATENCY], cfg.min_latency_s)
+        r2 = _guidance(p * (1.0 + copies), latency, raw[:, PASS]).astype(np.float64).mean(0)
+        r = cfg.expl_scale * r1 + r2
+        return np.nan_to_num(r, nan=-math.inf), r1, r2
 
     def completed_copies(
         self,
-        snap: _Snapshot,
-        pre_static: Tensor,
-        remaining: Tensor,
-        share: Tensor,
-        need: Tensor,
-        raw: Tensor,
-        logit: Tensor,
-    ) -> Tensor:
+        decision: Decision,
+        fixed: np.ndarray,
+        remaining: np.ndarray,
+        share: np.ndarray,
+        need: np.ndarray,
+        raw: np.ndarray,
+        logit: np.ndarray,
+    ) -> np.ndarray:
         """``n_b``: how many of the H - 1 imagined copies member b predicts to complete.
 
         Bisection on the copy index k (completion falls with k): ``lo`` is the last copy known
-        to complete (1 = the current task, taken as given), ``hi`` the first known to fail.
-        k is real-valued (the state after 2.5 copies is ``s + 1.5 dS``) and the bisection
-        runs two steps past integer resolution, then interpolates the logit linearly in the
-        last quarter-copy: the count is continuous, so a slightly smaller request fits
-        slightly more copies. With integer counts the planner was indifferent between all
-        requests with the same count and wasted up to a task's worth of memory per server.
+        to complete (1 = the current task, taken as given), ``hi`` the first known to fail;
+        then the logit is interpolated linearly in the last half-copy (module docstring).
 
         :return: ``[B, J]`` counts in [0, H - 1].
         """
-        model, horizon = self.model, self.config.horizon
-        b, j = pre_static.shape[0], pre_static.shape[2]
-        lo, hi = torch.ones(b, j), torch.full((b, j), float(horizon + 1))
-        logit_lo, logit_hi = logit, torch.full((b, j), -1.0)  # hi = H + 1 is never evaluated
-        # Copies arrive with the current task: only consumption (dS < 0) carries over.
-        consumed = raw[:, STATE_DIMS].transpose(1, 2).clamp_max(0.0)  # [B, J, 3]
+        net, horizon = self.net, self.config.horizon
+        b, j = logit.shape
+        lo, hi = np.ones((b, j)), np.full((b, j), float(horizon + 1))
+        logit_lo, logit_hi = logit, np.full((b, j), -1.0)  # hi = H + 1 is never evaluated
+        consumed = np.minimum(raw[:, STATE_DIMS], 0.0).transpose(0, 2, 1)  # [B, J, 3]
+        w_logit, b_logit = net.w_head[:, -1:], net.b_head[:, -1]  # [B, 1, H], [B, 1]
         for _ in range(self.bisection_steps):
             k = (lo + hi) / 2
-            rem_k = (remaining + (k - 1).unsqueeze(-1) * consumed).clamp(0.0, 1.0)  # s_k
-            x_k = dynamic_features(rem_k, share, need, model.margin_scale)
-            x_k = x_k.transpose(1, 2).contiguous()
-            h = model.trunk(torch.baddbmm(pre_static, snap.w_dynamic, x_k), inplace=True)
-            logit_k = torch.baddbmm(snap.b_copy, snap.w_copy, h)[:, 0]
+            rem_k = np.clip(remaining + (k - 1.0)[..., None] * consumed, 0.0, 1.0)  # s_k
+            x_k = dynamic_features(rem_k, share, need, net.margin_scale)  # [B, J, 8]
+            pre = net.w_dynamic @ np.ascontiguousarray(x_k.transpose(0, 2, 1))
+            pre += fixed
+            h = self.trunk(pre)
+            logit_k = (w_logit @ h)[:, 0] + b_logit
             completes = logit_k >= 0.0  # p_b(s_k, a) >= 1/2
-            lo, logit_lo = torch.where(completes, k, lo), torch.where(completes, logit_k, logit_lo)
-            hi, logit_hi = torch.where(completes, hi, k), torch.where(completes, logit_hi, logit_k)
-        above = logit_lo.clamp_min(0.0)  # < 0 only when the current task itself fails: 0 copies
+            lo, logit_lo = np.where(completes, k, lo), np.where(completes, logit_k, logit_lo)
+            hi, logit_hi = np.where(completes, hi, k), np.where(completes, logit_hi, logit_k)
+        above = np.maximum(logit_lo, 0.0)  # < 0 only when the current task fails: 0 copies
         crossing = lo + (hi - lo) * above / (above - logit_hi)  # logit_hi < 0: in [lo, hi)
-        return (crossing - 1.0).clamp_max(horizon - 1.0)
+        at_once = np.minimum(crossing - 1.0, horizon - 1.0)
+        # Releases: a place on the server turns over every hold_b seconds.
+        hold = np.maximum(raw[:, HOLD], self.config.min_latency_s)
+        turnover = np.maximum(1.0, (horizon - 1) * net.mean_gap_s / hold)
+        return np.minimum(np.minimum(at_once * turnover, horizon - 1.0), decision.max_copies)
 
     # -- CEM --------------------------------------------------------------------------------
-    @torch.no_grad()
     def plan(self, observation: np.ndarray) -> tuple[int, np.ndarray, dict[str, float]]:
         """Algorithm 1, lines 6-13, for one task.
 
         :return: (server, shares ``(3,)`` float32, diagnostics of the chosen candidate).
         """
         cfg, n = self.config, self.n_servers
-        gen = self._generator.manual_seed(self.seed)
-        snap = self._snapshot()
-        obs = torch.as_tensor(observation, dtype=torch.float32)
-        probs = torch.full((n,), 1.0 / n)
-        mu = torch.full((n, 3), math.log(cfg.init_share / (1.0 - cfg.init_share)))
-        sigma = torch.full((n, 3), cfg.init_logit_std)
-        # The elites so far (server, logit shares, r, r1, r2); empty before the first iteration.
-        kept = (torch.zeros(0, dtype=torch.long), torch.zeros(0, 3), *[torch.zeros(0)] * 3)
-        best = (-math.inf, 0, torch.zeros(3), 0.0, 0.0)
-        for _ in range(cfg.n_iterations):
-            # Sample J candidates from q(pi); candidate 0 is its mode.
-            server = torch.multinomial(probs, cfg.n_candidates, replacement=True, generator=gen)
-            noise = torch.randn(cfg.n_candidates, 3, generator=gen)
-            server[0] = torch.argmax(probs)
-            noise[0] = 0.0
-            z = mu[server] + sigma[server] * noise
-            r, r1, r2 = self.score(obs, server, torch.sigmoid(z), snap)
-            if cfg.keep_elites:  # compete with the elites so far (scores are deterministic)
-                server, z, r, r1, r2 = (
-                    torch.cat(pair) for pair in zip(kept, (server, z, r, r1, r2), strict=True)
+        with np.errstate(over="ignore"):
+            decision = self.decision(observation)
+            probs = np.full(n, 1.0 / n)
+            if self._warm is None:
+                mu = np.full((n, 3), math.log(cfg.init_share / (1.0 - cfg.init_share)))
+                sigma = np.full((n, 3), cfg.init_logit_std)
+                mode = int(np.argmax(probs))
+            else:
+                mu, sigma = self._warm[0], np.maximum(self._warm[1], cfg.warm_logit_std)
+                mode = self._warm[2]  # the previous choice: its server, q(pi)'s mean shares
+            kept: tuple[np.ndarray, ...] = (
+                np.zeros(0, np.int64),
+                np.zeros((0, 3)),
+                *[np.zeros(0)] * 3,
+            )
+            for it in range(cfg.n_iterations):
+                # Sample J candidates from q(pi); candidate 0 is its mode.
+                cdf = np.cumsum(probs)
+                server = np.minimum(np.searchsorted(cdf, self._uniform[it] * cdf[-1]), n - 1)
+                server[0] = mode if it == 0 else int(np.argmax(probs))
+                z = mu[server] + sigma[server] * self._noise[it]
+                r, r1, r2 = self.score(decision, server, 1.0 / (1.0 + np.exp(-z)))
+                fresh = (server, z, r, r1, r2)
+                if cfg.keep_elites:  # compete with the elites so far (scores are deterministic)
+                    fresh = tuple(np.concatenate(pair) for pair in zip(kept, fresh, strict=True))
+                top = np.argsort(-fresh[2], kind="stable")[: cfg.n_elites]
+                kept = tuple(x[top] for x in fresh)
+                # Refit q(pi) to the elites.
+                elite_server, elite_z = kept[0], kept[1]
+                counts = np.bincount(elite_server, minlength=n).astype(np.float64)
+                probs = (counts + cfg.server_smoothing) / (cfg.n_elites + n * cfg.server_smoothing)
+                safe = np.maximum(counts, 1.0)[:, None]
+                mean = np.stack([np.bincount(elite_server, elite_z[:, d], n) for d in range(3)], 1)
+                square = np.stack(
+                    [np.bincount(elite_server, elite_z[:, d] ** 2, n) for d in range(3)], 1
                 )
-            top = torch.topk(r, cfg.n_elites).indices
-            kept = (server[top], z[top], r[top], r1[top], r2[top])
-            # Refit q(pi) to the elites.
-            elite_server, elite_z = kept[0], kept[1]
-            counts = torch.bincount(elite_server, minlength=n).to(torch.float32)
-            probs = (counts + cfg.server_smoothing) / (cfg.n_elites + n * cfg.server_smoothing)
-            total = torch.zeros(n, 3).index_add_(0, elite_server, elite_z)
-            total_sq = torch.zeros(n, 3).index_add_(0, elite_server, elite_z**2)
-            enough = (counts >= 2).unsqueeze(1)
-            mean = total / counts.clamp_min(1.0).unsqueeze(1)
-            std = (total_sq / counts.clamp_min(1.0).unsqueeze(1) - mean**2).clamp_min(0.0).sqrt()
-            mu = torch.where(enough, mean, mu)
-            sigma = torch.where(enough, std.clamp_min(cfg.min_logit_std), sigma)
-            i = int(top[0])
-            if cfg.keep_elites or float(r[i]) > best[0]:
-                best = (
-                    float(r[i]),
-                    int(server[i]),
-                    torch.sigmoid(z[i]),
-                    float(r1[i]),
-                    float(r2[i]),
-                )
-        score, server_j, share_j, r1_j, r2_j = best
-        shares = share_j.numpy().astype(np.float32)
-        return server_j, shares, {"score": score, "r1": r1_j, "r2": r2_j}
+                mean, square = mean / safe, square / safe
+                std = np.sqrt(np.maximum(square - mean**2, 0.0))
+                enough = (counts >= 2)[:, None]
+                mu = np.where(enough, mean, mu)
+                sigma = np.where(enough, np.maximum(std, cfg.min_logit_std), sigma)
+        best_server, best_z, score, r1, r2 = (x[0] for x in kept)
+        if cfg.warm_start:
+            self._warm = (mu, sigma, int(best_server))
+        shares = (1.0 / (1.0 + np.exp(-np.clip(best_z, -50.0, 50.0)))).astype(np.float32)
+        return int(best_server), shares, {"score": float(score), "r1": float(r1), "r2": float(r2)}
 
 
-__all__ = ["CEMPlanner", "PlannerConfig"]
+__all__ = ["CEMPlanner", "Decision", "PlannerConfig"]

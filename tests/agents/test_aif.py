@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +20,11 @@ from agents.aif.info_gain import (
     gaussian_information_gain,
     outcome_information_gain,
 )
-from agents.aif.model import TARGETS, EnsembleModel
+from agents.aif.model import N_DYNAMIC, N_SHARE, TARGETS, EnsembleModel
 from agents.aif.planner import CEMPlanner, PlannerConfig
 from agents.base import evaluate_episode, make_agent
 from cloudedge import CloudEdgeEnv
+from cloudedge.observation import ObservationLayout
 
 CONF = Path(__file__).resolve().parents[2] / "conf" / "agent" / "aif.yaml"
 
@@ -116,12 +118,26 @@ def test_learn_reports_every_episode_and_act_returns_valid_raw_actions() -> None
 
 
 def test_act_is_deterministic_and_ignores_info() -> None:
+    """From the start of an episode (``attach``), equal observations give equal actions
+    whatever ``info`` says; the warm start makes later actions depend on the episode so far,
+    and replaying the episode's observations replays its actions."""
     agent, env = trained_agent()
-    for obs in observations(env, 3):
-        first = agent.act(obs, {"action_mask": np.zeros(5, bool)})
-        second = agent.act(obs, {})
+    obs_seq = observations(env, 4)
+    runs = []
+    for info in ({"action_mask": np.zeros(5, bool)}, {}):
+        agent.attach(env)
+        runs.append([agent.act(obs, info) for obs in obs_seq])
+    for first, second in zip(*runs, strict=True):
         assert first["server"] == second["server"]
         np.testing.assert_array_equal(first["share"], second["share"])
+
+
+def test_two_runs_from_the_same_seed_are_identical() -> None:
+    rewards = []
+    for _ in range(2):
+        agent, env = trained_agent(seed=2)
+        rewards.append((agent.last_fit["loss"], evaluate_episode(agent, env, seed=7)))
+    assert rewards[0] == rewards[1]
 
 
 def test_make_agent_builds_it_from_the_config_file_with_every_field() -> None:
@@ -132,15 +148,36 @@ def test_make_agent_builds_it_from_the_config_file_with_every_field() -> None:
     assert isinstance(agent, AIFAgent) and agent.seed == 3
     params = {k: v for k, v in config.items() if k != "_target_"}
     assert agent.config == AIFConfig.from_params(params)
-    assert agent.config == AIFConfig()  # the file holds the defaults
+    assert agent.config == AIFConfig.from_params()  # the file is the defaults' one source
     assert AIFConfig.from_params(agent.config.as_params()) == agent.config
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"horizon": 0}, "agent.horizon = 0: allowed an integer in [1, 1024]"),
+        ({"n_members": 2.5}, "agent.n_members"),
+        ({"init_share": 1.0}, "agent.init_share = 1.0: allowed a number in (0.0, 1.0)"),
+        ({"learning_rate": -1e-3}, "agent.learning_rate"),
+        ({"seed_actions": "normal"}, "agent.seed_actions = 'normal': allowed 'prior' or"),
+        ({"warm_start": 1}, "agent.warm_start"),
+        ({"n_elites": 65, "n_candidates": 64}, "agent.n_elites = 65: allowed 1..n_candidates"),
+        ({"min_logvar": 0.0, "max_logvar": -1.0}, "agent.min_logvar"),
+    ],
+)
+def test_hyperparameters_out_of_range_fail_at_construction(
+    params: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)) as error:
+        AIFAgent(small_env().scenario, seed=0, **params)
+    assert "\n" not in str(error.value)
 
 
 def test_planner_settings_reach_the_planner_by_their_flat_names() -> None:
     agent = AIFAgent(small_env().scenario, seed=0, n_members=2, n_hidden=8, horizon=4,
                      n_iterations=2)  # fmt: skip
     assert agent.planner.config.horizon == 4 and agent.planner.config.n_iterations == 2
-    assert agent.planner.config.n_candidates == PlannerConfig().n_candidates
+    assert agent.planner.config.n_candidates == AIFConfig.from_params().planner.n_candidates
 
 
 def test_unknown_hyperparameter_is_rejected() -> None:
@@ -171,77 +208,102 @@ def test_the_reward_never_matters() -> None:
 
 # -- information gain --------------------------------------------------------------------------
 def test_information_gain_is_zero_for_identical_members() -> None:
-    p = torch.full((4, 7), 0.3)
-    assert torch.allclose(bernoulli_information_gain(p), torch.zeros(7), atol=1e-6)
-    mean = torch.randn(1, 3, 7).expand(4, -1, -1)
-    var = torch.rand(1, 3, 7).add(0.1).expand(4, -1, -1)
-    assert torch.allclose(gaussian_information_gain(mean, var), torch.zeros(7), atol=1e-6)
-    full_mean = torch.randn(1, 5, 7).expand(4, -1, -1)
-    full_var = torch.rand(1, 5, 7).add(0.1).expand(4, -1, -1)
+    rng = np.random.default_rng(0)
+    p = np.full((4, 7), 0.3)
+    np.testing.assert_allclose(bernoulli_information_gain(p), np.zeros(7), atol=1e-9)
+    mean = np.broadcast_to(rng.normal(size=(1, 3, 7)), (4, 3, 7))
+    var = np.broadcast_to(rng.random((1, 3, 7)) + 0.1, (4, 3, 7))
+    np.testing.assert_allclose(gaussian_information_gain(mean, var), np.zeros(7), atol=1e-9)
+    full_mean = np.broadcast_to(rng.normal(size=(1, 6, 7)), (4, 6, 7))
+    full_var = np.broadcast_to(rng.random((1, 6, 7)) + 0.1, (4, 6, 7))
     ig = outcome_information_gain(full_mean, full_var, p)
-    assert torch.allclose(ig, torch.zeros(7), atol=1e-5)
+    np.testing.assert_allclose(ig, np.zeros(7), atol=1e-9)
 
 
 def test_information_gain_grows_with_disagreement_and_matches_known_values() -> None:
     # Two members, certain and opposite: the outcome reveals the member, ln 2 nats.
-    assert bernoulli_information_gain(torch.tensor([[0.0], [1.0]])).item() == pytest.approx(
+    assert bernoulli_information_gain(np.array([[0.0], [1.0]]))[0] == pytest.approx(
         math.log(2.0), abs=1e-4
     )
     # N(-d, 1) and N(d, 1): moment-matched mixture variance 1 + d^2 -> 0.5 log(1 + d^2).
     gains = []
     for d in (0.0, 0.5, 1.0, 2.0):
-        mean = torch.tensor([-d, d]).view(2, 1, 1)
-        gains.append(gaussian_information_gain(mean, torch.ones(2, 1, 1)).item())
-        assert gains[-1] == pytest.approx(0.5 * math.log(1.0 + d * d), abs=1e-6)
+        mean = np.array([-d, d]).reshape(2, 1, 1)
+        gains.append(float(gaussian_information_gain(mean, np.ones((2, 1, 1)))[0]))
+        assert gains[-1] == pytest.approx(0.5 * math.log(1.0 + d * d), abs=1e-9)
     assert gains == sorted(gains) and gains[0] == 0.0 and gains[-1] > 0.0
     # Same means, different variances still disagree.
-    var = torch.tensor([0.5, 2.0]).view(2, 1, 1)
-    assert gaussian_information_gain(torch.zeros(2, 1, 1), var).item() > 0.0
+    var = np.array([0.5, 2.0]).reshape(2, 1, 1)
+    assert gaussian_information_gain(np.zeros((2, 1, 1)), var)[0] > 0.0
     # Gaussian outputs (observed on admission or completion) count as far as the task is
     # expected to complete.
-    mean = torch.zeros(2, 5, 1)
-    mean[:, 3, 0] = torch.tensor([-1.0, 1.0])
-    var = torch.ones(2, 5, 1)
-    never = outcome_information_gain(mean, var, torch.zeros(2, 1))
-    always = outcome_information_gain(mean, var, torch.ones(2, 1))
-    assert never.item() == pytest.approx(0.0, abs=1e-5)
-    assert always.item() == pytest.approx(0.5 * math.log(2.0), abs=1e-5)
+    mean = np.zeros((2, 6, 1))
+    mean[:, 3, 0] = [-1.0, 1.0]
+    var = np.ones((2, 6, 1))
+    never = outcome_information_gain(mean, var, np.zeros((2, 1)))
+    always = outcome_information_gain(mean, var, np.ones((2, 1)))
+    assert never[0] == pytest.approx(0.0, abs=1e-5)
+    assert always[0] == pytest.approx(0.5 * math.log(2.0), abs=1e-5)
 
 
 # -- planner -----------------------------------------------------------------------------------
+LAYOUT = ObservationLayout(5)
+
+
+def planner_config(**overrides: Any) -> PlannerConfig:
+    return AIFConfig.from_params(overrides).planner
+
+
+def tiny_model(n_members: int = 3, n_hidden: int = 16) -> EnsembleModel:
+    return EnsembleModel(5, n_members, n_hidden, 1, -5.0, -1.0, 1e-3)
+
+
 class ToyPlanner(CEMPlanner):
     """CEM on a known score: best at server 2 with shares (0.2, 0.05, 0.6)."""
 
-    target = torch.tensor([0.2, 0.05, 0.6])
+    target = np.array([0.2, 0.05, 0.6])
 
-    def score(self, obs: Any, server: Any, share: Any, snap: Any = None) -> Any:
-        r = -(share - self.target).abs().sum(1) - (server != 2).float()
-        return r, torch.zeros_like(r), r
+    def score(self, decision: Any, server: Any, share: Any) -> Any:
+        r = -np.abs(share - self.target).sum(1) - (server != 2)
+        return r, np.zeros_like(r), r
 
 
 def test_cem_finds_the_known_best_hybrid_action() -> None:
-    model = EnsembleModel(5, n_members=2, n_hidden=8)
-    planner = ToyPlanner(
-        model,
-        PlannerConfig(
-            n_iterations=6, n_candidates=300, n_elites=50, expl_scale=1.0, init_share=0.5
-        ),
-        seed=0,
+    config = planner_config(
+        n_iterations=6, n_candidates=300, n_elites=50, expl_scale=1.0, init_share=0.5
     )
-    server, shares, info = planner.plan(np.zeros(35, np.float32))
+    planner = ToyPlanner(tiny_model(2, 8), config, n_tasks=100, seed=0)
+    server, shares, info = planner.plan(np.zeros(LAYOUT.size, np.float32))
     assert server == 2
-    np.testing.assert_allclose(shares, ToyPlanner.target.numpy(), atol=0.02)
+    np.testing.assert_allclose(shares, ToyPlanner.target, atol=0.02)
     assert info["score"] > -0.06
 
 
-def zero_model(latency_s: float, pass_at_100: float) -> EnsembleModel:
-    """Every member predicts p = 1/2, no change, latency L and pass@100 P: they agree."""
-    model = EnsembleModel(5, n_members=3, n_hidden=16)
+def test_warm_start_refines_from_the_previous_decision_and_reset_forgets_it() -> None:
+    """With one iteration of few candidates, a cold start lands far from the best shares;
+    warm-started decisions on the same task close in on them; reset starts cold again."""
+    config = planner_config(n_iterations=1, n_candidates=40, n_elites=4, init_share=0.5)
+    planner = ToyPlanner(tiny_model(2, 8), config, n_tasks=100, seed=0)
+    obs = np.zeros(LAYOUT.size, np.float32)
+    errors = []
+    for _ in range(8):
+        server, shares, _ = planner.plan(obs)
+        errors.append(np.abs(shares - ToyPlanner.target).sum() + (server != 2))
+    assert errors[-1] < 0.8 * errors[0]
+    planner.reset()
+    server, shares, _ = planner.plan(obs)
+    assert np.abs(shares - ToyPlanner.target).sum() + (server != 2) == errors[0]
+
+
+def zero_model(latency_s: float, pass_at_100: float, hold_s: float = 4.0) -> EnsembleModel:
+    """Every member predicts p = 1/2, no change, latency L, pass@100 P and hold: they agree."""
+    model = tiny_model()
     with torch.no_grad():
         for param in model.parameters():
             param.zero_()
-        model.target_norm.update(torch.tensor([[0.0, 0.0, 0.0, latency_s, pass_at_100]]))
-        model.input_norm.update(torch.zeros(1, model.n_inputs))
+        target = torch.tensor([[0.0, 0.0, 0.0, latency_s, pass_at_100, hold_s]])
+        model.target_norm.update(target.double())
+        model.input_norm.update(torch.zeros(1, model.n_inputs, dtype=torch.float64))
     return model
 
 
@@ -250,38 +312,84 @@ def test_score_is_eq_11_on_the_predictions_for_the_task_and_its_copies(horizon: 
     """p = 1/2 (logit 0, which counts as completing) and no predicted consumption: every
     copy completes, so r2 = p * H * (1/L + P); identical members give r1 = 0."""
     model = zero_model(latency_s=4.0, pass_at_100=0.2)
-    planner = CEMPlanner(model, PlannerConfig(horizon=horizon, expl_scale=1.0), seed=0)
-    obs = torch.full((35,), 0.5)
-    r, r1, r2 = planner.score(obs, torch.tensor([0, 3]), torch.full((2, 3), 0.1))
+    planner = CEMPlanner(model, planner_config(horizon=horizon, expl_scale=1.0), n_tasks=100)
+    decision = planner.decision(np.full(LAYOUT.size, 0.5))  # 50 tasks left
+    r, r1, r2 = planner.score(decision, np.array([0, 3]), np.full((2, 3), 0.1))
     expected = 0.5 * horizon * (1.0 / 4.0 + 0.2)
-    assert torch.allclose(r2, torch.full((2,), expected), atol=1e-5)
-    assert torch.allclose(r1, torch.zeros(2), atol=1e-5)
-    assert torch.allclose(r, r2, atol=1e-5)
+    np.testing.assert_allclose(r2, [expected, expected], atol=1e-9)
+    np.testing.assert_allclose(r1, [0.0, 0.0], atol=1e-9)
+    np.testing.assert_allclose(r, r2, atol=1e-9)
+    # Near the episode's end only the tasks left are imagined: 3 left, the task and 2 copies.
+    obs = np.full(LAYOUT.size, 0.5)
+    obs[LAYOUT.task_index("tasks_left")] = 0.03
+    _, _, r2 = planner.score(planner.decision(obs), np.array([0]), np.full((1, 3), 0.1))
+    assert r2[0] == pytest.approx(0.5 * min(horizon, 3) * (1.0 / 4.0 + 0.2))
 
 
-def test_copies_stop_when_the_imagined_server_runs_out() -> None:
-    """A model that completes a task iff the remaining memory covers the request and that
-    predicts a consumption of 0.1 memory: with 0.35 left and m = 0.1 the current task and
-    copies 2 and 3 fit, copy 4 does not, so r2 = (1 + n) g with 2 <= n < 3 (n interpolates
-    the logit between copies 3 and 4)."""
-    model = zero_model(latency_s=4.0, pass_at_100=0.2)
-    n_static = model.n_static
+def memory_model(hold_s: float, mean_gap_s: float) -> EnsembleModel:
+    """Completes a task iff the remaining memory covers the request; predicts a consumption
+    of 0.1 memory and a hold of ``hold_s``; has seen arrivals ``mean_gap_s`` apart."""
+    model = zero_model(latency_s=4.0, pass_at_100=0.2, hold_s=hold_s)
+    first = model.n_context + N_SHARE  # dynamic features start here
+    assert N_DYNAMIC == 8
     with torch.no_grad():
-        model.input_norm.update(torch.ones(2, model.n_inputs) * torch.tensor([[-1.0], [1.0]]))
+        ones = torch.ones(2, model.n_inputs, dtype=torch.float64)
+        model.input_norm.update(ones * torch.tensor([[-1.0], [1.0]], dtype=torch.float64))
         # Dynamic feature 5 is symlog((M_j - m) / scale); the logit rises steeply with it.
-        model.hidden[0].weight[:, 0, n_static + 5] = 1.0
+        model.hidden[0].weight[:, 0, first + 5] = 1.0
         model.head.weight[:, -1, 0] = 20.0
         model.head.bias[:, -1, 0] = -1.0
         model.head.bias[:, 2, 0] = -0.1 / model.target_norm.std[2]  # dM = -0.1
-    planner = CEMPlanner(model, PlannerConfig(horizon=16, expl_scale=0.0), seed=0)
-    obs = torch.zeros(35)
-    obs[15:20] = 0.35  # remaining memory of every server
-    _, _, r2 = planner.score(obs, torch.tensor([1]), torch.tensor([[0.05, 0.05, 0.1]]))
-    copies = r2.item() / (1.0 / 4.0 + 0.2) - 1.0  # p = 1 here
-    assert 2.0 <= copies < 3.0
+    model.record_gap(mean_gap_s)
+    return model
+
+
+def copies_of(planner: CEMPlanner, memory_share: float) -> float:
+    obs = np.zeros(LAYOUT.size)
+    obs[LAYOUT.block_slice("memory")] = 0.35  # remaining memory of every server
+    obs[LAYOUT.task_index("tasks_left")] = 1.0
+    share = np.array([[0.05, 0.05, memory_share]])
+    _, _, r2 = planner.score(planner.decision(obs), np.array([1]), share)
+    return r2[0] / (1.0 / 4.0 + 0.2) - 1.0  # p = 1 here
+
+
+def test_copies_stop_when_the_imagined_server_runs_out() -> None:
+    """A burst (arrivals 0.01 s apart, holds of 4 s): nothing comes back within the horizon.
+    With 0.35 left and m = 0.1 the task and copies 2 and 3 fit, copy 4 does not, so
+    r2 = (1 + n) g with 2 <= n < 3 (n interpolates the logit between copies 3 and 4)."""
+    planner = CEMPlanner(memory_model(4.0, 0.01), planner_config(horizon=16, expl_scale=0.0), 100)
+    assert 2.0 <= copies_of(planner, 0.1) < 3.0
     # Asking for more than remains: the task fails and so do its copies.
-    _, _, r2 = planner.score(obs, torch.tensor([1]), torch.tensor([[0.05, 0.05, 0.5]]))
-    assert r2.item() < 0.5 * (1.0 / 4.0 + 0.2)
+    assert copies_of(planner, 0.5) < 0.5 - 1.0
+
+
+def test_imagined_releases_let_more_copies_complete_at_a_lower_arrival_rate() -> None:
+    """Arrivals 1 s apart, holds of 4 s: over the 15 s the 15 copies span, each of the ~2.5
+    places on the server turns over 15 / 4 times: about 2.5 * 3.75 copies complete; with
+    holds of 0.5 s every copy does."""
+    config = planner_config(horizon=16, expl_scale=0.0)
+    burst = copies_of(CEMPlanner(memory_model(4.0, 0.01), config, 100), 0.1)
+    slow = copies_of(CEMPlanner(memory_model(4.0, 1.0), config, 100), 0.1)
+    assert slow == pytest.approx(burst * 15 / 4.0, rel=1e-6)
+    assert copies_of(CEMPlanner(memory_model(0.5, 1.0), config, 100), 0.1) == pytest.approx(15)
+
+
+def test_the_planner_predicts_what_the_trained_model_predicts() -> None:
+    """The numpy copy of the weights (planning) and the torch model (training) agree."""
+    agent, env = trained_agent()
+    obs = observations(env, 2)[1]
+    server = np.array([0, 1, 2, 3, 4, 1])
+    share = np.random.default_rng(0).uniform(0.01, 0.3, (6, 3))
+    expected = agent.model.predict(np.broadcast_to(obs, (6, len(obs))), server, share)
+    planner = agent.planner
+    _, _, r2 = planner.score(planner.decision(obs), server, share)
+    p = expected["p_complete"].numpy()
+    mean = expected["mean"].numpy()
+    gain = 1.0 / np.maximum(mean[:, :, 3], planner.config.min_latency_s) + mean[:, :, 4]
+    assert np.all(r2 >= (p * gain).mean(0) - 1e-9)  # the task itself, plus its copies
+    horizon_one = CEMPlanner(agent.model, planner_config(**{**SMALL, "horizon": 1}), 20)
+    _, _, r2_one = horizon_one.score(horizon_one.decision(obs), server, share)
+    np.testing.assert_allclose(r2_one, (p * gain).mean(0), rtol=1e-9)
 
 
 # -- persistence -------------------------------------------------------------------------------
@@ -293,6 +401,8 @@ def test_save_load_round_trip_gives_identical_actions(tmp_path: Path) -> None:
     other.load(path)
     assert other.config == agent.config and other.seed == agent.seed
     assert other.episodes_trained == agent.episodes_trained
+    agent.attach(env)
+    other.attach(env)
     for obs in observations(env):
         a, b = agent.act(obs, {}), other.act(obs, {})
         assert a["server"] == b["server"]
@@ -333,6 +443,8 @@ def test_buffer_targets_are_the_chosen_servers_change_and_the_outcome() -> None:
     assert y["d_memory"] == pytest.approx(-0.3, abs=1e-6)
     assert y["latency_s"] == pytest.approx(outcomes[0].latency_s, rel=1e-5)
     assert y["pass_at_100"] == pytest.approx(outcomes[0].pass_at_100, rel=1e-5)
+    hold = outcomes[0].released_s - outcomes[0].arrival_s
+    assert y["hold_s"] == pytest.approx(hold, rel=1e-9) and hold >= outcomes[0].latency_s
     assert data["y_mask"][0].all()
     # A refused task: nothing observed but the failure itself.
     assert not outcomes[1].completed and data["completed"][1] == 0.0
@@ -341,9 +453,9 @@ def test_buffer_targets_are_the_chosen_servers_change_and_the_outcome() -> None:
 
 
 def test_the_ensemble_scores_every_candidate_and_member_in_one_call() -> None:
-    model = EnsembleModel(5, n_members=10, n_hidden=200)
-    x = torch.randn(10, model.n_inputs, 500)
+    model = EnsembleModel(5, 10, 200, 1, -5.0, -1.0, 1e-3)
+    x = torch.randn(10, model.n_inputs, 500, dtype=torch.float64)
     with torch.no_grad():
         mean, logvar, logit = model(x)
-    assert mean.shape == (10, 5, 500) and logit.shape == (10, 500)
+    assert mean.shape == (10, len(TARGETS), 500) and logit.shape == (10, 500)
     assert float(logvar.min()) >= model.min_logvar and float(logvar.max()) <= model.max_logvar
