@@ -16,7 +16,9 @@ exceeds t_max are left out (their tasks cannot complete). Subject to:
 - each task at most once: ``sum_{j,k,m} x[i, j, k, m] <= 1``;
 - at every arrival time t and server j, the tasks that must still hold resources on j at t
   (admitted at ``a_i <= t`` and not delivered before ``a_i + L``) fit: their memory needs sum
-  to at most ``M_j``, their grants ``c_k`` to at most ``C_j`` and ``b_m`` to at most ``W_j``.
+  to at most ``M_j``, their grants ``c_k`` to at most ``C_j`` and ``b_m`` to at most ``W_j``;
+- per server and window of consecutive arrivals, the slot-time the window's tasks compute
+  for fits in the server's slots (item 3 below).
 
 Why it is an upper bound (each relaxation only enlarges the feasible set or the objective):
 
@@ -31,8 +33,11 @@ Why it is an upper bound (each relaxation only enlarges the feasible set or the 
    satisfy the capacity rows; checking them only at arrival times loses nothing (the set of
    holders only grows at arrivals), and a row whose holders are a subset of another row's
    (no holder leaves before the next arrival) is implied by it and dropped.
-3. Compute slots are not constrained at all, and tasks that fail take no resources here (in
-   the simulator they may hold some until their deadline).
+3. Compute slots (``S_j`` per server) are constrained only in aggregate: the tasks arriving
+   in a window compute, in total, for at most ``S_j`` times the window plus t_max (each
+   completing task computes for at least its cell's compute time, inside its deadline; see
+   :func:`_slot_rows`); tasks that fail take no resources here (in the simulator they may
+   hold some until their deadline).
 4. x is continuous: the LP relaxation of the MILP (``integral=True`` solves the MILP; its
    value is HiGHS's dual bound, itself >= the MILP optimum).
 
@@ -69,6 +74,9 @@ from cloudedge.metrics import TaskStatus
 from cloudedge.profiles import ComputeProfile
 from cloudedge.sim import Simulator
 
+#: Version of the bound's definition: results cached under an older version are stale (2: grid
+#: refined to < 0.5%, slot rows, bandwidth levels; 1: one fixed grid of 12 levels, ratio 1.5).
+BOUND_VERSION = 2
 #: Default relative change below which a refined grid is accepted (the issue's 0.5%).
 REFINE_TOLERANCE = 0.005
 #: The first grid of :func:`refined_upper_bound`: levels above 0 and their ratio.
@@ -208,6 +216,7 @@ class _Program:
     bandwidth: np.ndarray  # b_m
     compute_top: np.ndarray  # c_{k+1} (what the reward assumed)
     bandwidth_top: np.ndarray  # b_{m+1}
+    compute_s: np.ndarray  # compute time at c_{k+1} (the least a real grant in the cell takes)
     x: np.ndarray | None = None
 
 
@@ -231,7 +240,7 @@ def _cells(simulator: Simulator, grid: Grid) -> tuple[_Program, np.ndarray, np.n
     tasks = simulator.tasks
     n_tasks = len(tasks)
     columns: dict[str, list[float]] = {
-        k: [] for k in ("r", "i", "j", "c", "b", "ct", "bt", "a", "L")
+        k: [] for k in ("r", "i", "j", "c", "b", "ct", "bt", "a", "L", "cs")
     }
     for j, server in enumerate(_empty_servers(simulator)):
         c_levels = compute_levels(server.capacity.compute_units, grid.n_levels, grid.ratio)
@@ -263,6 +272,7 @@ def _cells(simulator: Simulator, grid: Grid) -> tuple[_Program, np.ndarray, np.n
                     columns["bt"].append(b_levels[m + 1])
                     columns["a"].append(tl.arrival_s)
                     columns["L"].append(latency)
+                    columns["cs"].append(tl.compute_s)
     arr = {k: np.asarray(v, dtype=np.float64) for k, v in columns.items()}
     program = _Program(
         rewards=arr["r"],
@@ -272,6 +282,7 @@ def _cells(simulator: Simulator, grid: Grid) -> tuple[_Program, np.ndarray, np.n
         bandwidth=arr["b"],
         compute_top=arr["ct"],
         bandwidth_top=arr["bt"],
+        compute_s=arr["cs"],
     )
     return program, arr["a"], arr["L"]
 
@@ -313,11 +324,55 @@ def _capacity_rows(
                 cols.append(members[held])
                 vals.append(usage[held])
                 n_rows += 1
+        n_rows = _slot_rows(program, members, server, simulator, rows, cols, vals, n_rows)
     matrix = csr_array(
         (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
         shape=(n_rows, len(program.rewards)),
     )
     return matrix, np.ones(n_rows)  # capacity rows are normalised by capacity
+
+
+def _slot_rows(
+    program: _Program,
+    members: np.ndarray,
+    server,
+    simulator: Simulator,
+    rows: list[np.ndarray],
+    cols: list[np.ndarray],
+    vals: list[np.ndarray],
+    n_rows: int,
+) -> int:
+    """Compute-slot rows of server j (energetic reasoning), appended in place.
+
+    A task that completes computes, in one of the server's ``S`` slots, for at least its
+    cell's compute time, inside ``[a_i, a_i + t_max]``. So the tasks that arrive between the
+    k-th and the m-th arrival compute for at most ``S * (a_m + t_max - a_k)`` in total. Rows are
+    kept for windows of ``S * 2^p`` consecutive arrivals (and the whole episode) where the
+    tasks' largest compute times could exceed that (elsewhere the row cannot bind).
+
+    :return: the new row count.
+    """
+    slots = server.config.parallel_slots
+    t_max = simulator.scenario.t_max_s
+    task = program.task[members]
+    arrivals = simulator.tasks.arrival_s
+    n_tasks = len(arrivals)
+    longest = np.zeros(n_tasks)
+    np.maximum.at(longest, task, program.compute_s[members])
+    prefix = np.concatenate(([0.0], np.cumsum(longest)))
+    widths = sorted({*(slots * 2**p for p in range(32) if slots * 2**p < n_tasks), n_tasks})
+    for width in widths:
+        for first in range(0, n_tasks - width + 1, max(1, width // 2)):
+            last = first + width - 1
+            capacity_s = slots * (arrivals[last] + t_max - arrivals[first])
+            if prefix[last + 1] - prefix[first] <= capacity_s:
+                continue
+            inside = (task >= first) & (task <= last)
+            rows.append(np.full(int(inside.sum()), n_rows))
+            cols.append(members[inside])
+            vals.append(program.compute_s[members][inside] / capacity_s)
+            n_rows += 1
+    return n_rows
 
 
 def _solve(simulator: Simulator, grid: Grid, integral: bool) -> tuple[BoundResult, _Program]:
@@ -502,6 +557,7 @@ def episode_upper_bound(
 
 
 __all__ = [
+    "BOUND_VERSION",
     "BoundResult",
     "Grid",
     "NonMonotoneProfileError",
