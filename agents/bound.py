@@ -155,13 +155,15 @@ class Grid:
             )
 
     def refined(self) -> Grid:
-        """The next grid: every point of this one, the geometric midpoints between them and
-        one more level below (so the optimum can only fall)."""
-        bw_levels = self.n_bandwidth_levels
-        bw_ratio = self.bandwidth_ratio
-        if bw_levels > 1:
-            bw_levels, bw_ratio = 2 * bw_levels, math.sqrt(bw_ratio)
-        return Grid(2 * self.n_levels, math.sqrt(self.ratio), bw_levels, bw_ratio)
+        """The next grid: every compute point of this one and the geometric midpoints between
+        them (so the optimum can only fall); the bandwidth grid is kept (refining both would
+        multiply the cells, and compute is the grant every scenario's latency turns on)."""
+        return Grid(
+            2 * self.n_levels,
+            math.sqrt(self.ratio),
+            self.n_bandwidth_levels,
+            self.bandwidth_ratio,
+        )
 
 
 @dataclass(frozen=True)
