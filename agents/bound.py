@@ -382,9 +382,7 @@ def _solve(simulator: Simulator, grid: Grid, integral: bool) -> tuple[BoundResul
     n_vars = len(program.rewards)
     if n_vars == 0:
         return BoundResult(0.0, integral, 0, grid), program
-    matrix, upper = _capacity_rows(
-        program, arrival_s, latency_s, simulator, len(simulator.tasks)
-    )
+    matrix, upper = _capacity_rows(program, arrival_s, latency_s, simulator, len(simulator.tasks))
     result = milp(
         c=-program.rewards,
         constraints=LinearConstraint(matrix, -np.inf, upper),
@@ -570,4 +568,3 @@ __all__ = [
     "refined_upper_bound",
     "upper_bound",
 ]
-

@@ -324,9 +324,7 @@ class _StateAware(_CapacityAware):
             transfer_s = self._channel.transmission_time_s(
                 prompt_bytes, up
             ) + self._channel.transmission_time_s(completion_bytes, down)
-            compute_s = server.compute_time_s(
-                units, prompt_tokens, self.expected_completion_tokens
-            )
+            compute_s = server.compute_time_s(units, prompt_tokens, self.expected_completion_tokens)
             latencies[j] = wait[j] + transfer_s + compute_s
         return latencies
 
@@ -449,9 +447,7 @@ class KVAdmissionAgent(_StateAware):
         candidates = np.flatnonzero(np.isfinite(reward))
         if candidates.size == 0:
             return refuse()
-        left = self.view.block(observation, "memory") - self.view.block(
-            observation, "memory_need"
-        )
+        left = self.view.block(observation, "memory") - self.view.block(observation, "memory_need")
         server = int(candidates[np.lexsort((-reward[candidates], left[candidates]))[0]])
         return self.grant(observation, server, shares[server, 0], shares[server, 1])
 
