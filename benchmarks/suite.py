@@ -58,7 +58,7 @@ TRAIN_ENV_STEPS = {"full": 10_000, "quick": 300}
 #: seconds; the full suite evaluates at each scenario's own n_tasks).
 QUICK_EVAL_N_TASKS = 50
 
-#: Agents of the quick suite: the references and one learner.
+#: Agents of the quick suite: the references and the paper's agent.
 QUICK_AGENTS = (
     "random",
     "round_robin",
@@ -67,7 +67,7 @@ QUICK_AGENTS = (
     "fair_share",
     "best_server",
     "kv_admission",
-    "ppo",
+    "aif",
 )
 
 

@@ -20,6 +20,7 @@ runs x tasks).
 from __future__ import annotations
 
 import argparse
+import warnings
 from pathlib import Path
 
 import matplotlib
@@ -30,6 +31,9 @@ import numpy as np
 import pandas as pd
 from rliable import library as rly
 from rliable import metrics
+
+# rliable 1.2.0 passes a RandomState to arch, which warns that the argument is deprecated.
+warnings.filterwarnings("ignore", message="random_state is deprecated", category=FutureWarning)
 
 #: Bootstrap replications (rliable's default for interval estimates is 50,000; 2,000 keeps the
 #: script at seconds and the CI ends stable to ~0.01 at our run counts).
@@ -120,7 +124,7 @@ def probability_of_improvement(
     )
     rows = [
         {"x": focus, "y": key.split(",")[1], "probability": float(np.squeeze(point[key])),
-         "low": float(interval[key][0]), "high": float(interval[key][1])}
+         "low": float(np.ravel(interval[key])[0]), "high": float(np.ravel(interval[key])[1])}
         for key in pairs
     ]  # fmt: skip
     return pd.DataFrame(rows), point, interval
@@ -142,8 +146,9 @@ def plot_all(
     for a, agent in enumerate(agents):
         part = per[per["agent"] == agent].set_index("scenario").loc[scenarios]
         x = np.arange(len(scenarios)) + a * width
-        err = np.vstack([part["score"] - part["low"], part["high"] - part["score"]])
-        ax.bar(x, part["score"], width, yerr=err, label=agent, capsize=2)
+        score = part["score"].to_numpy()
+        err = np.vstack([score - part["low"].to_numpy(), part["high"].to_numpy() - score])
+        ax.bar(x, score, width, yerr=err, label=agent, capsize=2)
     ax.set_xticks(np.arange(len(scenarios)) + 0.4 - width / 2, scenarios, rotation=30, ha="right")
     ax.set_ylabel("sum reward / upper bound")
     ax.set_ylim(0, 1.05)
@@ -169,8 +174,9 @@ def plot_all(
     if not poi.empty:
         fig, ax = plt.subplots(figsize=(5, 0.4 * len(poi) + 1))
         y = np.arange(len(poi))
-        err = [poi["probability"] - poi["low"], poi["high"] - poi["probability"]]
-        ax.errorbar(poi["probability"], y, xerr=err, fmt="o", capsize=3)
+        p = poi["probability"].to_numpy()
+        err = np.vstack([p - poi["low"].to_numpy(), poi["high"].to_numpy() - p])
+        ax.errorbar(p, y, xerr=err, fmt="o", capsize=3)
         ax.axvline(0.5, color="grey", linestyle="--")
         ax.set_yticks(y, [f"{focus} > {other}" for other in poi["y"]])
         ax.set_xlim(0, 1)
