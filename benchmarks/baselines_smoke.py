@@ -3,7 +3,7 @@
 For each baseline (``conf/agent/<name>.yaml``, unchanged) on the paper scenario: training wall
 time per 1,000 environment steps (one step is one task) on this machine, the mean sum reward of
 the last training episodes, and the mean sum reward of greedy evaluation episodes after the
-short budget. The heuristics (uniformly random, myopic oracle, edge-first) are evaluated on the
+short budget. The heuristics (uniformly random, one-step preview, edge-first) are evaluated on the
 same episodes; their time column is acting time per 1,000 steps.
 
 Run: ``.venv/bin/python -m benchmarks.baselines_smoke [--episodes 20] [--n-tasks 100]``. Torch
@@ -28,7 +28,7 @@ from cloudedge.config import ScenarioConfig
 
 CONF = Path(__file__).resolve().parent.parent / "conf" / "agent"
 BASELINES = ("ppo", "sac", "qrdqn", "rainbow", "gpnfsp")
-HEURISTICS = ("random", "myopic_oracle", "edge_first")
+HEURISTICS = ("random", "one_step_preview", "edge_first")
 EVAL_SEED = 10_000  # evaluation episodes never overlap training episodes (seeds 0, 1, ...)
 
 

@@ -6,7 +6,7 @@ The AIF agent is timed as built by ``conf/agent/aif.yaml`` (the defaults) and, f
 the reference sizes of Tschantz et al. (10 members, 200 hidden units); each first plays its
 random seed episodes and one refit, so that it plans with a fitted model on realistic
 states, then every decision of whole episodes is timed. Heuristics from
-``agents/heuristics.py`` are timed beside it when that module exists (the myopic oracle
+``agents/heuristics.py`` are timed beside it when that module exists (the one-step preview
 previews every candidate on the simulator, so it is the other costly one). ``--profile``
 prints where the AIF agent's time goes (torch operator table).
 """
@@ -29,7 +29,7 @@ from cloudedge import CloudEdgeEnv
 
 CONF = Path(__file__).resolve().parents[1] / "conf" / "agent"
 REFERENCE_SIZES = {"n_members": 10, "n_hidden": 200}
-HEURISTICS = ("random", "round_robin", "greedy_latency", "edge_first", "myopic_oracle")
+HEURISTICS = ("random", "round_robin", "greedy_latency", "edge_first", "one_step_preview")
 
 
 def agent_config(name: str, **overrides: Any) -> dict[str, Any]:

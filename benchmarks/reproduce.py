@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-HEURISTICS = ("random", "round_robin", "greedy_latency", "edge_first", "myopic_oracle")
+HEURISTICS = ("random", "round_robin", "greedy_latency", "edge_first", "one_step_preview")
 LEARNERS = ("aif", "ppo", "sac", "qrdqn", "rainbow", "gpnfsp")
 
 

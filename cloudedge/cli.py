@@ -49,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         "--agent",
         default="random",
         help="policy: random (uniform actions) or the name of a heuristic in "
-        "agents.heuristics (round_robin, greedy_latency, edge_first, myopic_oracle)",
+        "agents.heuristics (round_robin, greedy_latency, edge_first, fair_share, best_server, "
+        "kv_admission, one_step_preview)",
     )
     profile = commands.add_parser(
         "profile", help="measure a GPT-J compute-time profile here, write its CSV"
