@@ -136,12 +136,26 @@ class Grid:
     :param n_bandwidth_levels: bandwidth levels above 0; 1 gives every task the server's
         whole bandwidth at no cost (the right relaxation where transmission is milliseconds).
     :param bandwidth_ratio: ratio between consecutive bandwidth levels (> 1).
+    :param depth: refinements made: the compute levels are ``capacity * ratio ** (-m / 2^depth)``
+        for ``m < n_levels``, so a refined grid holds the coarser one's levels bit for bit (and
+        their latencies are computed once, see :func:`refined_upper_bound`).
     """
 
     n_levels: int = START_LEVELS
     ratio: float = START_RATIO
     n_bandwidth_levels: int = 1
     bandwidth_ratio: float = 2.0
+    depth: int = 0
+
+    @property
+    def step_ratio(self) -> float:
+        """The ratio between consecutive compute levels."""
+        return float(self.ratio ** (1.0 / 2**self.depth))
+
+    def compute_levels(self, capacity: float) -> np.ndarray:
+        """``0 = c_0 < c_1 < ... < c_K = capacity`` (geometric above 0)."""
+        exponents = np.arange(self.n_levels - 1, -1, -1, dtype=np.float64) / 2**self.depth
+        return np.concatenate(([0.0], capacity * self.ratio**-exponents))
 
     def __post_init__(self) -> None:
         if self.n_levels < 1 or not self.ratio > 1.0:
@@ -160,9 +174,10 @@ class Grid:
         multiply the cells, and compute is the grant every scenario's latency turns on)."""
         return Grid(
             2 * self.n_levels,
-            math.sqrt(self.ratio),
+            self.ratio,
             self.n_bandwidth_levels,
             self.bandwidth_ratio,
+            self.depth + 1,
         )
 
 
@@ -233,8 +248,16 @@ def _empty_servers(simulator: Simulator) -> list:
     return servers
 
 
-def _cells(simulator: Simulator, grid: Grid) -> tuple[_Program, np.ndarray, np.ndarray]:
+#: Latency, compute time and arrival of (task, server, compute grant, bandwidth grant).
+_TimelineCache = dict[tuple[int, int, float, float], tuple[float, float, float]]
+
+
+def _cells(
+    simulator: Simulator, grid: Grid, cache: _TimelineCache | None = None
+) -> tuple[_Program, np.ndarray, np.ndarray]:
     """Every (task, server, level) cell that completes: the program's variables.
+
+    :param cache: timelines already computed (by a coarser grid of the same episode).
 
     :return: the cells, their arrival times and their latencies (s).
     """
@@ -245,7 +268,7 @@ def _cells(simulator: Simulator, grid: Grid) -> tuple[_Program, np.ndarray, np.n
         k: [] for k in ("r", "i", "j", "c", "b", "ct", "bt", "a", "L", "cs")
     }
     for j, server in enumerate(_empty_servers(simulator)):
-        c_levels = compute_levels(server.capacity.compute_units, grid.n_levels, grid.ratio)
+        c_levels = grid.compute_levels(server.capacity.compute_units).tolist()
         if grid.n_bandwidth_levels == 1:
             b_levels = np.array([0.0, server.capacity.bandwidth_hz])
         else:
@@ -256,9 +279,16 @@ def _cells(simulator: Simulator, grid: Grid) -> tuple[_Program, np.ndarray, np.n
         for i in range(n_tasks):
             for m in range(len(b_levels) - 1):
                 previous = math.nan
+                b_top = float(b_levels[m + 1])
                 for k in range(grid.n_levels):
-                    tl = simulator.timeline(i, server, c_levels[k + 1], b_levels[m + 1])
-                    latency = tl.delivered_s - tl.arrival_s
+                    key = (i, j, c_levels[k + 1], b_top)
+                    known = None if cache is None else cache.get(key)
+                    if known is None:
+                        tl = simulator.timeline(i, server, c_levels[k + 1], b_top)
+                        known = (tl.delivered_s - tl.arrival_s, tl.compute_s, tl.arrival_s)
+                        if cache is not None:
+                            cache[key] = known
+                    latency, compute_s, arrival_s = known
                     # A cell with the latency of the level below (a profile flat beyond its
                     # largest share) uses more for the same reward: it is dominated.
                     if not latency <= t_max or latency == previous:
@@ -272,9 +302,9 @@ def _cells(simulator: Simulator, grid: Grid) -> tuple[_Program, np.ndarray, np.n
                     columns["b"].append(b_levels[m])
                     columns["ct"].append(c_levels[k + 1])
                     columns["bt"].append(b_levels[m + 1])
-                    columns["a"].append(tl.arrival_s)
+                    columns["a"].append(arrival_s)
                     columns["L"].append(latency)
-                    columns["cs"].append(tl.compute_s)
+                    columns["cs"].append(compute_s)
     arr = {k: np.asarray(v, dtype=np.float64) for k, v in columns.items()}
     program = _Program(
         rewards=arr["r"],
@@ -377,8 +407,10 @@ def _slot_rows(
     return n_rows
 
 
-def _solve(simulator: Simulator, grid: Grid, integral: bool) -> tuple[BoundResult, _Program]:
-    program, arrival_s, latency_s = _cells(simulator, grid)
+def _solve(
+    simulator: Simulator, grid: Grid, integral: bool, cache: _TimelineCache | None = None
+) -> tuple[BoundResult, _Program]:
+    program, arrival_s, latency_s = _cells(simulator, grid, cache)
     n_vars = len(program.rewards)
     if n_vars == 0:
         return BoundResult(0.0, integral, 0, grid), program
@@ -443,9 +475,10 @@ def refined_upper_bound(
     """
     check_profiles_monotone(simulator.scenario)
     grid = Grid() if grid is None else grid
-    result, program = _solve(simulator, grid, integral=False)
+    cache: _TimelineCache = {}
+    result, program = _solve(simulator, grid, integral=False, cache=cache)
     for _ in range(max_refinements):
-        finer, finer_program = _solve(simulator, grid.refined(), integral=False)
+        finer, finer_program = _solve(simulator, grid.refined(), integral=False, cache=cache)
         # Nested grids: the finer optimum is <= the coarser (up to solver tolerance).
         value = min(finer.upper_bound, result.upper_bound)
         result = BoundResult(
