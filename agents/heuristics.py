@@ -413,12 +413,14 @@ class KVAdmissionAgent(_StateAware):
     """Packing with admission control by KV-cache need.
 
     Admission: a task whose memory need exceeds a threshold is refused. The threshold comes
-    from the workload's need distribution (its prompt lengths, as the env sizes memory): when
-    the tasks expected to hold memory at once (:meth:`expected_sharers` at the episode's
-    start) need more than the total memory on average, the largest need q such that those
-    tasks, admitted only below q, fit on average, i.e. ``k * E[need; need <= q] <= M``; else
-    no threshold. Refusing the largest caches first admits the most tasks, and every
-    completed task earns about the same (eq. 14), so this is the fractional-knapsack rule.
+    from the workload's need distribution (its prompt lengths, as the env sizes memory) and is
+    recomputed at every decision from the state: with k the tasks expected to hold memory
+    together from now on (:meth:`expected_sharers`) and M the memory that remains on all
+    servers, it is the largest need q such that k tasks, admitted only below q, fit on
+    average (``k * E[need; need <= q] <= M``); no threshold when all k fit on average.
+    Refusing the largest caches admits the most tasks, and every completed task earns about
+    the same (eq. 14), so this is the fractional-knapsack rule; recomputing it lets the
+    threshold rise when admitted tasks took less than expected (and fall when more).
     Placement: among feasible servers predicted to meet t_max at a fair-share grant, the one
     the task fills best (least memory left after it: best fit).
     """
@@ -434,12 +436,22 @@ class KVAdmissionAgent(_StateAware):
         hold_time_s: float | None = None,
     ) -> None:
         super().__init__(scenario, seed, expected_completion_tokens, hold_time_s)
-        self.threshold_bytes = admission_threshold_bytes(
-            scenario, min(float(scenario.n_tasks), self.rate_hz * self.hold_time_s)
+        self.needs = NeedDistribution(scenario)
+        self._memory_bytes = np.array([s.capacity.memory_bytes for s in self._servers])
+        #: The threshold at the episode's start (all memory free).
+        self.threshold_bytes = self.needs.threshold_bytes(
+            min(float(scenario.n_tasks), self.rate_hz * self.hold_time_s),
+            float(self._memory_bytes.sum()),
         )
 
+    def admission_threshold_bytes(self, observation: np.ndarray) -> float:
+        """The threshold for the current task, from what remains (see the class doc)."""
+        memory = float(self.view.block(observation, "memory") @ self._memory_bytes)
+        return self.needs.threshold_bytes(self.expected_sharers(observation), memory)
+
     def act(self, observation: np.ndarray, info: Mapping[str, Any]) -> Action:
-        if float(info.get("memory_need_bytes", 0.0)) > self.threshold_bytes:
+        need = float(info.get("memory_need_bytes", 0.0))
+        if need > self.admission_threshold_bytes(observation):
             return refuse()
         shares = self.fair_shares(observation)
         latency = self.predicted_latency_s(observation, shares[:, 0], shares[:, 1])
@@ -452,20 +464,37 @@ class KVAdmissionAgent(_StateAware):
         return self.grant(observation, server, shares[server, 0], shares[server, 1])
 
 
+class NeedDistribution:
+    """The memory needs of the scenario's workload (its prompt lengths, as the env sizes
+    memory), sorted, for the KV-cache admission threshold.
+
+    :param scenario: the scenario.
+    """
+
+    def __init__(self, scenario: ScenarioConfig) -> None:
+        workload = load_workload(scenario)
+        needs = memory_need_bytes(
+            workload.sizing_prompt_tokens(), scenario.workload, scenario.resources
+        )
+        self.sorted_bytes = np.sort(np.asarray(needs, dtype=np.float64))
+        #: E[need; need <= sorted_bytes[q]] for every q.
+        self.partial_mean_bytes = np.cumsum(self.sorted_bytes) / self.sorted_bytes.size
+
+    def threshold_bytes(self, tasks: float, memory_bytes: float) -> float:
+        """The largest need q with ``tasks * E[need; need <= q] <= memory_bytes`` (inf when
+        every need fits on average, 0 when none does)."""
+        expected = tasks * self.partial_mean_bytes
+        if expected[-1] <= memory_bytes:
+            return math.inf
+        fits = np.flatnonzero(expected <= memory_bytes)
+        return float(self.sorted_bytes[fits[-1]]) if fits.size else 0.0
+
+
 def admission_threshold_bytes(scenario: ScenarioConfig, concurrent_tasks: float) -> float:
-    """The KV-cache admission threshold of :class:`KVAdmissionAgent` (bytes; inf: admit all).
+    """The KV-cache admission threshold with all of the scenario's memory free (bytes).
 
     :param scenario: the scenario (its workload's need distribution and total memory).
     :param concurrent_tasks: tasks expected to hold memory at once.
     """
-    workload = load_workload(scenario)
-    needs = np.sort(
-        memory_need_bytes(workload.sizing_prompt_tokens(), scenario.workload, scenario.resources)
-    ).astype(np.float64)
-    capacity = total_resources(scenario, workload).memory_bytes
-    # Expected memory held when admitting only the needs <= needs[q]: k * sum(needs[:q+1]) / n.
-    expected = concurrent_tasks * np.cumsum(needs) / needs.size
-    if expected[-1] <= capacity:
-        return math.inf
-    fits = np.flatnonzero(expected <= capacity)
-    return float(needs[fits[-1]]) if fits.size else 0.0
+    capacity = total_resources(scenario).memory_bytes
+    return NeedDistribution(scenario).threshold_bytes(concurrent_tasks, capacity)

@@ -138,12 +138,12 @@ def test_kv_admission_refuses_large_caches_only_under_overload() -> None:
     assert agent.threshold_bytes == pytest.approx(threshold)
     env = cloudedge.CloudEdgeEnv(overload)
     obs, info = env.reset(seed=0)
+    assert agent.admission_threshold_bytes(obs) == pytest.approx(threshold)
     refused = admitted = 0
     done = False
     while not done:
         action = agent.act(obs, info)
-        big = info["memory_need_bytes"] > threshold
-        if big:
+        if info["memory_need_bytes"] > agent.admission_threshold_bytes(obs):
             refused += 1
             assert not action["share"].any()
         obs, _, done, _, info = env.step(action)
