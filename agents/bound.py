@@ -83,7 +83,7 @@ REFINE_TOLERANCE = 0.005
 START_LEVELS = 12
 START_RATIO = 1.5
 #: Refinement stops after this many grids even if the bound still moves (it is valid anyway).
-MAX_REFINEMENTS = 4
+MAX_REFINEMENTS = 5
 #: Relative tolerance when checking that compute time does not rise with the share.
 MONOTONE_RTOL = 1e-9
 
