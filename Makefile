@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint reproduce reproduce-quick regress regress-update clean
+.PHONY: install test lint reproduce reproduce-quick regress regress-update benchmark benchmark-quick clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,17 @@ regress: $(STAMP)
 # Rewrite the references after a deliberate change; prints what moved.
 regress-update: $(STAMP)
 	$(BIN)/python -m benchmarks.regress update
+
+# The scenario suite (conf/env/*.yaml, benchmarks/suite.py): every agent x every scenario x 5
+# seeds, scored as a fraction of each episode's upper bound, then rliable aggregates.
+benchmark: $(STAMP)
+	$(BIN)/python -m benchmarks.suite
+	$(BIN)/python scripts/suite_stats.py --scores outputs/suite/scores.csv --dest outputs/suite/stats
+
+# The suite at a smoke-test budget (references + AIF, 2 seeds, 50-task evaluation episodes).
+benchmark-quick: $(STAMP)
+	$(BIN)/python -m benchmarks.suite --quick
+	$(BIN)/python scripts/suite_stats.py --scores outputs/suite_quick/scores.csv --dest outputs/suite_quick/stats
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info

@@ -201,7 +201,7 @@ class Agent(ABC):
 
     def attach(self, env: gym.Env) -> None:  # noqa: B027 (an optional hook, empty by design)
         """Called before each episode the agent plays in ``env``. Only agents that may look at
-        the simulator itself (the myopic oracle) use it."""
+        the simulator itself (the one-step preview) use it."""
 
     def save(self, path: str | Path) -> None:  # noqa: B027
         """Write the agent's learned state to ``path`` (agents with none write nothing)."""

@@ -3,7 +3,7 @@
 For each baseline (``conf/agent/<name>.yaml``, unchanged) on the paper scenario: training wall
 time per 1,000 environment steps (one step is one task) on this machine, the mean sum reward of
 the last training episodes, and the mean sum reward of greedy evaluation episodes after the
-short budget. The heuristics (uniformly random, myopic oracle, edge-first) are evaluated on the
+short budget. The heuristics (uniformly random, one-step preview, edge-first) are evaluated on the
 same episodes; their time column is acting time per 1,000 steps.
 
 Run: ``.venv/bin/python -m benchmarks.baselines_smoke [--episodes 20] [--n-tasks 100]``. Torch

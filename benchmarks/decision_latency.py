@@ -11,7 +11,7 @@ so that it plans with a fitted model on realistic states, then every decision of
 episodes is timed: wall time (``perf_counter``) and the process's CPU time
 (``process_time``), closer to what an idle core takes when the machine is shared.
 Heuristics from ``agents/heuristics.py`` are timed beside it when that module exists (the
-myopic oracle previews every candidate on the simulator, so it is the other costly one).
+one-step preview previews every candidate on the simulator, so it is the other costly one).
 ``--profile`` prints where the new AIF agent's time goes (cProfile, by function).
 """
 

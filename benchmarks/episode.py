@@ -2,7 +2,7 @@
 
 python -m benchmarks.episode --agent round_robin --scenario azure_a100_3090 --episodes 3
 (also the console script cloudedge-episode). The agent is any heuristic of agents.heuristics
-(random, round_robin, greedy_latency, edge_first, myopic_oracle); the scenario options are
+(random, round_robin, greedy_latency, edge_first, one_step_preview, ...); the scenario options are
 those of cloudedge episode, which runs uniformly random actions with the simulator alone.
 """
 

@@ -7,7 +7,14 @@ import yaml
 
 import cloudedge
 from agents.base import evaluate_episode, make_agent
-from agents.bound import compute_levels, episode_upper_bound
+from agents.bound import (
+    REFINE_TOLERANCE,
+    Grid,
+    NonMonotoneProfileError,
+    check_profiles_monotone,
+    compute_levels,
+    episode_upper_bound,
+)
 from tests.agents.test_heuristics import HEURISTICS, ROOT
 
 
@@ -19,7 +26,7 @@ def test_compute_levels_are_a_geometric_grid_from_zero_to_capacity() -> None:
 @pytest.mark.parametrize("seed", [0, 1])
 def test_bound_is_at_least_every_heuristic(seed: int) -> None:
     scenario = cloudedge.paper_scenario(n_tasks=60)
-    bound = episode_upper_bound(scenario, seed).upper_bound
+    bound = episode_upper_bound(scenario, seed, refine=False).upper_bound
     for name in HEURISTICS:
         config = yaml.safe_load((ROOT / "conf" / "agent" / f"{name}.yaml").read_text())
         agent = make_agent(config, scenario, seed=0)
@@ -88,3 +95,39 @@ def test_milp_bound_equals_brute_force_on_a_tiny_instance(seed: int) -> None:
     relaxed = episode_upper_bound(scenario, seed).upper_bound
     assert exact == pytest.approx(optimum, rel=1e-9)
     assert relaxed >= exact - 1e-9
+
+
+def test_refined_bound_moves_less_than_half_a_percent_and_brackets_a_feasible_schedule() -> None:
+    scenario = cloudedge.paper_scenario(n_tasks=40)
+    coarse = episode_upper_bound(scenario, 0, refine=False).upper_bound
+    result = episode_upper_bound(scenario, 0, feasible=True)
+    assert result.upper_bound <= coarse + 1e-9  # finer grids nest the coarser
+    assert result.refinement_change < REFINE_TOLERANCE
+    assert 0 < result.feasible <= result.upper_bound + 1e-9
+    assert result.gap == pytest.approx(1 - result.feasible / result.upper_bound)
+
+
+def test_refined_grid_contains_the_coarser_points_bit_for_bit() -> None:
+    grid = Grid(4, 2.0)
+    finer = grid.refined()
+    assert finer.n_levels == 8 and finer.step_ratio == pytest.approx(2.0**0.5)
+    coarse_levels = set(grid.compute_levels(20.0).tolist())
+    fine_levels = set(finer.compute_levels(20.0).tolist())
+    assert coarse_levels <= fine_levels
+    assert min(fine_levels - {0.0}) < min(coarse_levels - {0.0})
+
+
+def test_a_profile_whose_time_rises_with_the_grant_is_refused(tmp_path) -> None:
+    csv = tmp_path / "noisy.csv"
+    csv.write_text(
+        "compute_share,prompt_tokens,completion_tokens,compute_time_s\n0.5,16,8,1.0\n1.0,16,8,1.5\n"
+    )
+    servers = cloudedge.paper_scenario().to_dict()["servers"]
+    servers[2]["compute_profile"] = str(csv)
+    scenario = cloudedge.paper_scenario(n_tasks=5, servers=servers)
+    with pytest.raises(NonMonotoneProfileError, match=r"servers\[2\].*share 0.5 -> 1"):
+        check_profiles_monotone(scenario)
+    with pytest.raises(NonMonotoneProfileError):
+        episode_upper_bound(scenario, 0)
+    check_profiles_monotone(cloudedge.paper_scenario())  # the shipped ones hold
+    check_profiles_monotone(cloudedge.env.make_scenario("azure_a100_3090"))

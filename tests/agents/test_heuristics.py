@@ -6,11 +6,19 @@ import pytest
 import yaml
 
 import cloudedge
-from agents.base import Agent, evaluate_episode, make_agent
-from agents.heuristics import MyopicOracleAgent, nominal_shares
+from agents.base import Agent, agent_capabilities, evaluate_episode, make_agent
+from agents.heuristics import (
+    KVAdmissionAgent,
+    OneStepPreviewAgent,
+    admission_threshold_bytes,
+    nominal_shares,
+)
+from cloudedge.observation import ObservationLayout
 
 ROOT = Path(__file__).resolve().parents[2]
-HEURISTICS = ["random", "round_robin", "greedy_latency", "edge_first", "myopic_oracle"]
+STATIC = ["random", "round_robin", "greedy_latency", "edge_first"]
+ADAPTIVE = ["fair_share", "best_server", "kv_admission"]
+HEURISTICS = [*STATIC, *ADAPTIVE, "one_step_preview"]
 
 
 def build(name: str, **overrides) -> tuple[Agent, gym.Env]:
@@ -63,8 +71,8 @@ def test_nominal_share_is_one_task_of_a_full_load() -> None:
     assert nominal_shares(cloudedge.paper_scenario()) == pytest.approx([0.05] * 5)
 
 
-def test_myopic_oracle_takes_the_best_previewed_reward_and_changes_nothing() -> None:
-    agent, env = build("myopic_oracle")
+def test_one_step_preview_takes_the_best_previewed_reward_and_changes_nothing() -> None:
+    agent, env = build("one_step_preview")
     agent.attach(env)
     obs, info = env.reset(seed=0)
     sim = env.unwrapped.simulator
@@ -74,14 +82,14 @@ def test_myopic_oracle_takes_the_best_previewed_reward_and_changes_nothing() -> 
     chosen = sim.preview(action["server"], tuple(action["share"].tolist())).reward
     for server in range(5):
         share = float(nominal_shares(env.unwrapped.scenario)[server])
-        need = float(obs[25 + server])
+        need = float(ObservationLayout(5).block(obs, "memory_need")[server])
         assert chosen >= sim.preview(server, (share, share, need)).reward
     _, reward, *_ = env.step(action)
     assert reward == pytest.approx(chosen)
 
 
-def test_myopic_oracle_needs_the_env() -> None:
-    agent = MyopicOracleAgent(cloudedge.paper_scenario())
+def test_one_step_preview_needs_the_env() -> None:
+    agent = OneStepPreviewAgent(cloudedge.paper_scenario())
     with pytest.raises(RuntimeError, match="attach"):
         agent.act(np.zeros(35, np.float32), {})
 
@@ -94,3 +102,50 @@ def test_make_agent_rejects_bad_targets() -> None:
         make_agent({"_target_": "agents.heuristics.NoSuchAgent"}, scenario)
     with pytest.raises(ValueError, match="not a subclass"):
         make_agent({"_target_": "numpy.ndarray"}, scenario)
+
+
+def test_every_reference_declares_its_capabilities() -> None:
+    for name in HEURISTICS:
+        config = yaml.safe_load((ROOT / "conf" / "agent" / f"{name}.yaml").read_text())
+        capabilities = agent_capabilities(config)
+        assert not capabilities.learns, name
+        assert capabilities.privileged == (name == "one_step_preview"), name
+
+
+def test_no_oracle_named_reference_remains() -> None:
+    names = [p.stem for p in (ROOT / "conf" / "agent").glob("*.yaml")]
+    assert not [n for n in names if "oracle" in n]
+
+
+def test_adaptive_grants_follow_what_remains() -> None:
+    """Fair share splits what remains over the tasks left; best-server grants most of it."""
+    for name, expected in (("fair_share", 1 / 20), ("best_server", 0.75)):
+        agent, env = build(name)
+        agent.attach(env)
+        obs, info = env.reset(seed=0)
+        action = agent.act(obs, info)
+        # 100 tasks left, one fifth of them per server: 1/20 of a full server each.
+        assert float(action["share"][0]) == pytest.approx(expected, rel=1e-6), name
+
+
+def test_kv_admission_refuses_large_caches_only_under_overload() -> None:
+    paper = cloudedge.paper_scenario()
+    assert admission_threshold_bytes(paper, 100.0) == float("inf")  # sized for 100 tasks
+    overload = cloudedge.paper_scenario(n_tasks=180)
+    threshold = admission_threshold_bytes(overload, 180.0)
+    assert 0 < threshold < float("inf")
+    agent = KVAdmissionAgent(overload)
+    assert agent.threshold_bytes == pytest.approx(threshold)
+    env = cloudedge.CloudEdgeEnv(overload)
+    obs, info = env.reset(seed=0)
+    assert agent.admission_threshold_bytes(obs) == pytest.approx(threshold)
+    refused = admitted = 0
+    done = False
+    while not done:
+        action = agent.act(obs, info)
+        if info["memory_need_bytes"] > agent.admission_threshold_bytes(obs):
+            refused += 1
+            assert not action["share"].any()
+        obs, _, done, _, info = env.step(action)
+        admitted += int(info["outcome"].completed)
+    assert refused > 0 and admitted > 0

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_every_heuristic_is_offered() -> None:
-    assert {"random", "round_robin", "greedy_latency", "edge_first", "myopic_oracle"} <= set(
+    assert {"random", "round_robin", "greedy_latency", "edge_first", "one_step_preview"} <= set(
         heuristic_agents()
     )
 

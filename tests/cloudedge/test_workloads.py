@@ -14,7 +14,7 @@ from agents.base import evaluate_episode
 from agents.heuristics import (
     EdgeFirstAgent,
     GreedyLatencyAgent,
-    MyopicOracleAgent,
+    OneStepPreviewAgent,
     RandomAgent,
     RoundRobinAgent,
 )
@@ -36,7 +36,7 @@ from cloudedge.workload import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-HEURISTICS = (RandomAgent, RoundRobinAgent, GreedyLatencyAgent, EdgeFirstAgent, MyopicOracleAgent)
+HEURISTICS = (RandomAgent, RoundRobinAgent, GreedyLatencyAgent, EdgeFirstAgent, OneStepPreviewAgent)
 TRACE_HEADER = "TIMESTAMP,ContextTokens,GeneratedTokens\n"
 
 

@@ -1,0 +1,31 @@
+"""The suite layer end to end at a tiny budget: runs through the harness, scores, aggregates."""
+
+import pandas as pd
+
+from benchmarks import suite
+from scripts import suite_stats
+
+
+def test_suite_runs_scores_and_aggregates_end_to_end(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(suite, "QUICK_EVAL_N_TASKS", 20)
+    out = tmp_path / "suite"
+    suite.main(
+        ["--quick", "--scenarios", "tight_deadline", "--agents", "round_robin",
+         "fair_share", "--seeds", "0", "1", "--out-dir", str(out)]
+    )  # fmt: skip
+    scores = pd.read_csv(out / "scores.csv")
+    assert len(scores) == 2 * 2  # agents x seeds
+    assert scores["score"].between(0.0, 1.0 + 1e-9).all()
+    # The tight deadline is where the static nominal grant fails and the fair share does not.
+    tight = scores[scores["scenario"] == "tight_deadline"].groupby("agent")["score"].mean()
+    assert tight["fair_share"] > tight["round_robin"] + 0.2
+    dest = tmp_path / "stats"
+    suite_stats.main(["--scores", str(out / "scores.csv"), "--dest", str(dest), "--focus",
+                      "fair_share"])  # fmt: skip
+    aggregates = pd.read_csv(dest / "aggregates.csv")
+    assert set(aggregates["agent"]) == {"round_robin", "fair_share"}
+    assert (aggregates["iqm_low"] <= aggregates["iqm"] + 1e-12).all()
+    poi = pd.read_csv(dest / "probability_of_improvement.csv")
+    assert poi.loc[0, "y"] == "round_robin" and 0.0 <= poi.loc[0, "probability"] <= 1.0
+    for name in ("suite_scores.png", "performance_profile.png", "probability_of_improvement.png"):
+        assert (dest / name).stat().st_size > 0
