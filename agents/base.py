@@ -20,12 +20,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import gymnasium as gym
 import numpy as np
 
 from cloudedge.config import ScenarioConfig
+
+if TYPE_CHECKING:
+    from cloudedge.sim import Simulator
 
 #: Called after every training episode with (episode index, that episode's metrics).
 EpisodeCallback = Callable[[int, dict[str, float]], None]
@@ -200,8 +203,23 @@ class Agent(ABC):
         """The raw action for the current task (deterministic where the algorithm allows)."""
 
     def attach(self, env: gym.Env) -> None:  # noqa: B027 (an optional hook, empty by design)
-        """Called before each episode the agent plays in ``env``. Only agents that may look at
-        the simulator itself (the one-step preview) use it."""
+        """Called before each episode the agent plays in ``env`` (reset per-episode state).
+
+        ``env`` is given for its spaces and configuration only: the simulator state behind it
+        is for privileged agents, through :meth:`attach_simulator`.
+        """
+
+    def attach_simulator(self, simulator: Simulator) -> None:
+        """The one hook through which an agent sees the true simulator state (fading and motion
+        to come, exact queues): called by :func:`start_episode` after every reset, and only for
+        agents whose :class:`Capabilities` declare ``privileged=True``.
+
+        :raises PermissionError: for an agent that does not declare it.
+        """
+        raise PermissionError(
+            f"{type(self).__name__} is not privileged (capabilities.privileged is False): "
+            "it may not read the simulator"
+        )
 
     def save(self, path: str | Path) -> None:  # noqa: B027
         """Write the agent's learned state to ``path`` (agents with none write nothing)."""
@@ -210,10 +228,24 @@ class Agent(ABC):
         """Restore the state written by :meth:`save`."""
 
 
-def evaluate_episode(agent: Agent, env: gym.Env, seed: int) -> dict[str, float]:
-    """Play one episode with ``agent.act`` and return its metrics (``info['episode']``)."""
+def start_episode(
+    agent: Agent, env: gym.Env, seed: int | None
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Start an episode of ``env`` for ``agent``: its :meth:`~Agent.attach` hook, the reset, and,
+    for a privileged agent only, the simulator through :meth:`~Agent.attach_simulator`.
+
+    :returns: the reset's observation and info.
+    """
     agent.attach(env)
     observation, info = env.reset(seed=seed)
+    if agent.capabilities.privileged:
+        agent.attach_simulator(env.unwrapped.simulator)
+    return observation, info
+
+
+def evaluate_episode(agent: Agent, env: gym.Env, seed: int) -> dict[str, float]:
+    """Play one episode with ``agent.act`` and return its metrics (``info['episode']``)."""
+    observation, info = start_episode(agent, env, seed)
     done = False
     while not done:
         observation, _, terminated, truncated, info = env.step(agent.act(observation, info))

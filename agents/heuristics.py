@@ -31,6 +31,7 @@ from cloudedge.config import ScenarioConfig
 from cloudedge.entities import make_servers
 from cloudedge.metrics import TaskStatus
 from cloudedge.observation import PROMPT_TOKENS_NORMALISER, ObservationLayout
+from cloudedge.sim import Simulator
 from cloudedge.workload import load_workload, memory_need_bytes, total_resources
 
 
@@ -203,15 +204,18 @@ class OneStepPreviewAgent(_CapacityAware):
         if not share_multiples or any(m <= 0 for m in share_multiples):
             raise ValueError(f"share_multiples = {share_multiples!r}: each must be > 0")
         self.share_multiples = tuple(float(m) for m in share_multiples)
-        self._env: gym.Env | None = None
+        self._simulator: Simulator | None = None
 
-    def attach(self, env: gym.Env) -> None:
-        self._env = env
+    def attach_simulator(self, simulator: Simulator) -> None:
+        self._simulator = simulator
 
     def act(self, observation: np.ndarray, info: Mapping[str, Any]) -> Action:
-        if self._env is None:
-            raise RuntimeError("OneStepPreviewAgent needs attach(env) before act()")
-        simulator = self._env.unwrapped.simulator
+        simulator = self._simulator
+        if simulator is None:
+            raise RuntimeError(
+                "OneStepPreviewAgent needs the simulator: start episodes with "
+                "agents.base.start_episode (it calls attach_simulator)"
+            )
         remaining = self.view.remaining(observation)
         need = self.view.block(observation, "memory_need")
         best: tuple[float, Action] | None = None

@@ -32,7 +32,7 @@ import numpy as np
 import torch
 import yaml
 
-from agents.base import Agent, make_agent
+from agents.base import Agent, make_agent, start_episode
 from benchmarks.config import agent_names
 from cloudedge import CloudEdgeEnv
 
@@ -55,8 +55,7 @@ def time_decisions(
     cpu: list[float] = []
     episode = 0
     while len(wall) < n_decisions:
-        agent.attach(env)
-        obs, info = env.reset(seed=seed + episode)
+        obs, info = start_episode(agent, env, seed + episode)
         done = False
         while not done:
             start, start_cpu = time.perf_counter(), time.process_time()
@@ -117,8 +116,7 @@ def profile(agent: Agent, env: CloudEdgeEnv) -> None:
     import cProfile
     import pstats
 
-    obs, info = env.reset(seed=1)
-    agent.attach(env)
+    obs, info = start_episode(agent, env, seed=1)
     for _ in range(3):
         agent.act(obs, info)
     profiler = cProfile.Profile()

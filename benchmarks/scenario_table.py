@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from agents.base import agent_capabilities, make_agent
+from agents.base import agent_capabilities, make_agent, start_episode
 from agents.bound import episode_upper_bound
 from cloudedge.config import load_scenario_yaml
 from cloudedge.env import CloudEdgeEnv
@@ -52,8 +52,7 @@ def play(agent_name: str, scenario, seed: int) -> tuple[dict[str, float], dict[s
         raise ValueError(f"{agent_name} learns: this table holds references only")
     agent = make_agent(config, scenario, seed=0)
     env = CloudEdgeEnv(scenario)
-    agent.attach(env)
-    obs, info = env.reset(seed=seed)
+    obs, info = start_episode(agent, env, seed)
     outcomes = []
     done = False
     while not done:

@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 import cloudedge
-from agents.base import Agent, agent_capabilities, evaluate_episode, make_agent
+from agents.base import Agent, agent_capabilities, evaluate_episode, make_agent, start_episode
 from agents.heuristics import (
     KVAdmissionAgent,
     OneStepPreviewAgent,
@@ -30,8 +30,7 @@ def build(name: str, **overrides) -> tuple[Agent, gym.Env]:
 @pytest.mark.parametrize("name", HEURISTICS)
 def test_every_heuristic_plays_valid_actions_through_the_interface(name: str, tmp_path) -> None:
     agent, env = build(name, n_tasks=30)
-    agent.attach(env)
-    obs, info = env.reset(seed=0)
+    obs, info = start_episode(agent, env, 0)
     for _ in range(30):
         action = agent.act(obs, info)
         env.unwrapped.validate_action(action)  # raises on anything outside the space
@@ -73,8 +72,7 @@ def test_nominal_share_is_one_task_of_a_full_load() -> None:
 
 def test_one_step_preview_takes_the_best_previewed_reward_and_changes_nothing() -> None:
     agent, env = build("one_step_preview")
-    agent.attach(env)
-    obs, info = env.reset(seed=0)
+    obs, info = start_episode(agent, env, 0)
     sim = env.unwrapped.simulator
     before = sim.server_table.copy()
     action = agent.act(obs, info)
@@ -88,10 +86,23 @@ def test_one_step_preview_takes_the_best_previewed_reward_and_changes_nothing() 
     assert reward == pytest.approx(chosen)
 
 
-def test_one_step_preview_needs_the_env() -> None:
+def test_one_step_preview_needs_the_simulator() -> None:
     agent = OneStepPreviewAgent(cloudedge.paper_scenario())
-    with pytest.raises(RuntimeError, match="attach"):
+    with pytest.raises(RuntimeError, match="attach_simulator"):
         agent.act(np.zeros(35, np.float32), {})
+
+
+def test_only_privileged_agents_get_the_simulator() -> None:
+    """The simulator reaches an agent only through start_episode, and only if it declares
+    privileged access; a non-privileged agent that asks for it is refused."""
+    for name in HEURISTICS:
+        agent, env = build(name, n_tasks=5)
+        if agent.capabilities.privileged:
+            start_episode(agent, env, 0)
+            assert agent._simulator is env.unwrapped.simulator
+        else:
+            with pytest.raises(PermissionError, match="not privileged"):
+                agent.attach_simulator(env.unwrapped.simulator)
 
 
 def test_make_agent_rejects_bad_targets() -> None:
@@ -121,8 +132,7 @@ def test_adaptive_grants_follow_what_remains() -> None:
     """Fair share splits what remains over the tasks left; best-server grants most of it."""
     for name, expected in (("fair_share", 1 / 20), ("best_server", 0.75)):
         agent, env = build(name)
-        agent.attach(env)
-        obs, info = env.reset(seed=0)
+        obs, info = start_episode(agent, env, 0)
         action = agent.act(obs, info)
         # 100 tasks left, one fifth of them per server: 1/20 of a full server each.
         assert float(action["share"][0]) == pytest.approx(expected, rel=1e-6), name

@@ -10,7 +10,7 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 import cloudedge
-from agents.base import make_agent
+from agents.base import make_agent, start_episode
 from agents.bound import episode_upper_bound
 from benchmarks.config import register_configs
 from benchmarks.scenario_table import play
@@ -88,8 +88,7 @@ def outcomes(name: str, agent: str, seed: int = 0, **overrides) -> list:
     sc = scenario(name, **overrides)
     policy = make_agent(config, sc)
     env = cloudedge.CloudEdgeEnv(sc)
-    policy.attach(env)
-    obs, info = env.reset(seed=seed)
+    obs, info = start_episode(policy, env, seed)
     seen, done = [], False
     while not done:
         obs, _, done, _, info = env.step(policy.act(obs, info))
