@@ -38,7 +38,7 @@ regress: $(STAMP)
 regress-update: $(STAMP)
 	$(BIN)/python -m benchmarks.regress update
 
-# The scenario suite (conf/env/*.yaml, benchmarks/suite.py): every agent x every scenario x 5
+# The scenario suite (cloudedge/scenarios/env/*.yaml, benchmarks/suite.py): every agent x every scenario x 5
 # seeds, scored as a fraction of each episode's upper bound, then rliable aggregates.
 benchmark: $(STAMP)
 	$(BIN)/python -m benchmarks.suite

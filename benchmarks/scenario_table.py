@@ -1,8 +1,9 @@
 """Calibration table of the scenario suite: every reference's score as a fraction of the bound.
 
-For each scenario (``conf/env/<name>.yaml``) and episode seed, the LP bound (grid refined to
-< 0.5%, :func:`agents.bound.episode_upper_bound`) and the LP-rounding schedule bracket the
-optimum; every reference in ``conf/agent`` (those that do not learn) plays the same episode.
+For each shipped scenario (``cloudedge/scenarios/env/<name>.yaml``) and episode seed, the LP
+bound (grid refined to < 0.5%, :func:`agents.bound.episode_upper_bound`) and the LP-rounding
+schedule bracket the optimum; every reference in ``conf/agent`` (those that do not learn)
+plays the same episode.
 Prints, per scenario, the mean of ``sum_reward / upper_bound`` over the seeds for each agent,
 the bracket ``[best feasible known, upper bound]`` and its gap, the bound's last refinement
 change (largest over seeds), its CPU seconds per episode (LP-rounding schedule included), and
@@ -24,7 +25,7 @@ import yaml
 
 from agents.base import agent_capabilities, make_agent, start_episode
 from agents.bound import episode_upper_bound
-from cloudedge.config import load_scenario_yaml
+from cloudedge.config import available_scenarios, load_scenario
 from cloudedge.env import CloudEdgeEnv
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,8 +42,8 @@ REFERENCES = (
 
 
 def scenario_names() -> list[str]:
-    """Every scenario with a YAML in ``conf/env``."""
-    return sorted(p.stem for p in (ROOT / "conf" / "env").glob("*.yaml"))
+    """Every shipped scenario (a YAML in ``cloudedge/scenarios/env``)."""
+    return available_scenarios()
 
 
 def play(agent_name: str, scenario, seed: int) -> tuple[dict[str, float], dict[str, float]]:
@@ -76,7 +77,9 @@ def play(agent_name: str, scenario, seed: int) -> tuple[dict[str, float], dict[s
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scenarios", nargs="*", default=None, help="default: all in conf/env")
+    parser.add_argument(
+        "--scenarios", nargs="*", default=None, help="default: every shipped scenario"
+    )
     parser.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2])
     parser.add_argument("--agents", nargs="*", default=list(REFERENCES))
     args = parser.parse_args(argv)
@@ -84,7 +87,7 @@ def main(argv: list[str] | None = None) -> None:
     header = ["scenario", *args.agents, "feasible/UB", "gap", "refine_change", "bound_s"]
     print(" | ".join(header))
     for name in names:
-        scenario = load_scenario_yaml(ROOT / "conf" / "env" / f"{name}.yaml")
+        scenario = load_scenario(name)
         fractions: dict[str, list[float]] = {a: [] for a in args.agents}
         feasible_fr, gaps, costs, changes, moved_rows = [], [], [], [], []
         for seed in args.seeds:

@@ -29,11 +29,11 @@ from omegaconf import DictConfig
 from benchmarks.config import register_configs
 from benchmarks.harness import BenchError
 from benchmarks.run import run_from_config
-from cloudedge.config import load_scenario_yaml
+from cloudedge.config import available_scenarios, load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 
-#: The suite's scenarios (conf/env/<name>.yaml); see each file's opening comment.
+#: The suite's scenarios (cloudedge/scenarios/env/<name>.yaml); see each file's opening comment.
 SUITE_SCENARIOS = (
     "paper",
     "dynamic_poisson",
@@ -84,7 +84,7 @@ def _compose(overrides: list[str]) -> DictConfig:
 
 def run_one(scenario: str, agent: str, seed: int, out_dir: Path, quick: bool, log=print) -> Path:
     """Train then evaluate one (scenario, agent, seed); return the evaluation CSV."""
-    env = load_scenario_yaml(ROOT / "conf" / "env" / f"{scenario}.yaml")
+    env = load_scenario(scenario)
     n_tasks = min(env.n_tasks, QUICK_EVAL_N_TASKS) if quick else env.n_tasks
     budget = TRAIN_ENV_STEPS["quick" if quick else "full"]
     common = [
@@ -132,9 +132,9 @@ def main(argv: list[str] | None = None) -> None:
     out_dir = args.out_dir or ROOT / "outputs" / ("suite_quick" if args.quick else "suite")
     agents = args.agents or (list(QUICK_AGENTS) if args.quick else all_agents())
     seeds = args.seeds if args.seeds is not None else ([0, 1] if args.quick else [0, 1, 2, 3, 4])
-    unknown = sorted(set(args.scenarios) - set(p.stem for p in (ROOT / "conf/env").glob("*.yaml")))
+    unknown = sorted(set(args.scenarios) - set(available_scenarios()))
     if unknown:
-        parser.error(f"unknown scenario(s) {unknown}: allowed the files of conf/env")
+        parser.error(f"unknown scenario(s) {unknown}: allowed {available_scenarios()}")
     started = time.perf_counter()
     try:
         for scenario in args.scenarios:

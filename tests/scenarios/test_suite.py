@@ -1,5 +1,5 @@
-"""The scenario suite (conf/env/*.yaml): each builds, each exercises what it claims, and the
-bound holds on each."""
+"""The scenario suite (cloudedge/scenarios/env/*.yaml): each builds, each exercises what it
+claims, and the bound holds on each."""
 
 from pathlib import Path
 
@@ -14,11 +14,11 @@ from agents.base import make_agent, start_episode
 from agents.bound import episode_upper_bound
 from benchmarks.config import register_configs
 from benchmarks.scenario_table import play
-from cloudedge.config import ScenarioConfig, load_scenario_yaml, scenario_from_dict
+from cloudedge.config import SCENARIO_DIR, ScenarioConfig, load_scenario_yaml, scenario_from_dict
 from cloudedge.metrics import TaskStatus
 
 ROOT = Path(__file__).resolve().parents[2]
-ENV_DIR = ROOT / "conf" / "env"
+ENV_DIR = SCENARIO_DIR
 SUITE = [
     "paper",
     "dynamic_poisson",
