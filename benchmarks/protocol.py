@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import cloudedge
+from agents import bound as bound_module
 from agents.base import Agent, agent_class, evaluate_episode, make_agent
 from agents.bound import episode_upper_bound
 from benchmarks.config import CONFIG_DIR, BenchError, ExperimentConfig, experiment_from_mapping
@@ -336,8 +337,14 @@ def _check_policy(spec: RunSpec) -> None:
 
 def cached_bound(spec: RunSpec, scenario: ScenarioConfig, env_seed: int) -> float:
     """The episode's upper bound, computed once and shared by every agent and run."""
+    # The bound's own source is in the key too: a refined bound never reads a coarser one.
     key = digest(
-        {"scenario": scenario.to_dict(), "inputs": spec.inputs, "code": spec.code["simulator"]}
+        {
+            "scenario": scenario.to_dict(),
+            "inputs": spec.inputs,
+            "code": spec.code["simulator"],
+            "bound": file_sha256(Path(bound_module.__file__)),
+        }
     )
     path = spec.bounds_dir / key / f"{env_seed}.json"
     if path.exists():
