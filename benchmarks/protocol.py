@@ -256,6 +256,8 @@ def validate(
         "version": cloudedge.__version__,
         "simulator": simulator_source_hash(),
         "agent": agent_source_hash(cls),
+        # The rows carry the episode's upper bound: a changed bound makes the runs stale too.
+        "bound": file_sha256(Path(bound_module.__file__)),
     }
     spec = RunSpec(
         typed,
@@ -343,7 +345,7 @@ def cached_bound(spec: RunSpec, scenario: ScenarioConfig, env_seed: int) -> floa
             "scenario": scenario.to_dict(),
             "inputs": spec.inputs,
             "code": spec.code["simulator"],
-            "bound": file_sha256(Path(bound_module.__file__)),
+            "bound": spec.code["bound"],
         }
     )
     path = spec.bounds_dir / key / f"{env_seed}.json"
