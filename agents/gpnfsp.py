@@ -14,7 +14,8 @@ Neural Fictitious Self-Play (NFSP, Heinrich & Silver 2016, arXiv 1603.01121) wit
   ``sigma = eta * beta + (1 - eta) * Pi``).
 
 Actions are the discrete ones of :class:`~cloudedge.wrappers.DiscreteActionWrapper`
-(server x share level), decoded with :func:`~cloudedge.wrappers.decode_discrete_action`.
+(server x share level), decoded in training and evaluation by the same
+:class:`~cloudedge.wrappers.ActionDecoder` (:class:`~agents.torch_base.TorchAgent`).
 The reward of a decision is that task's eq. 14 reward, as for every baseline.
 
 Points where the paper's details were unavailable (no public code; the paper text was not
@@ -49,7 +50,6 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -58,9 +58,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from agents.base import Action, Agent, Capabilities, EpisodeCallback
+from agents.base import Action, Capabilities, EpisodeCallback
+from agents.torch_base import Stateful, TorchAgent, sample_index
 from cloudedge.config import ScenarioConfig
-from cloudedge.wrappers import DEFAULT_SHARE_LEVELS, DiscreteActionWrapper, decode_discrete_action
+from cloudedge.wrappers import DEFAULT_SHARE_LEVELS
 
 
 def _mlp(sizes: Sequence[int]) -> nn.Sequential:
@@ -200,13 +201,15 @@ class _Trajectory:
     rewards: list[float] = field(default_factory=list)
 
 
-class GPNFSPAgent(Agent):
+class GPNFSPAgent(TorchAgent):
     """GP-NFSP: per-terminal NFSP with a GRU-PPO best response and a supervised average policy.
 
     :param scenario: the scenario (server and terminal counts fix the network sizes).
     :param seed: seed of initialisation, mode draws, action sampling and reservoir draws.
     :param share_levels: share levels of the discrete action wrapper.
     :param device: torch device; ``"auto"`` takes a GPU when one is present.
+    :param eval_mode: ``"sampled"`` (default: NFSP's output policy is a mixed strategy) or
+        ``"greedy"`` (the argmax of the evaluation policy, for comparison only).
     :param eta: anticipatory parameter: probability that a terminal plays ``beta`` in an episode.
     :param act_policy: ``"average"`` or ``"best_response"``: the policy ``act`` plays.
     :param embed_dim: terminal-embedding size (both networks).
@@ -232,6 +235,7 @@ class GPNFSPAgent(Agent):
 
     name = "gpnfsp"
     capabilities = Capabilities(learns=True, paper_baseline=True, action_interface="discrete")
+    eval_mode = "sampled"
 
     def __init__(
         self,
@@ -240,6 +244,7 @@ class GPNFSPAgent(Agent):
         *,
         share_levels: Sequence[float] = DEFAULT_SHARE_LEVELS,
         device: str = "auto",
+        eval_mode: str | None = None,
         eta: float = 0.1,
         act_policy: str = "average",
         embed_dim: int = 8,
@@ -261,15 +266,18 @@ class GPNFSPAgent(Agent):
         sl_updates_per_episode: int = 1,
         reservoir_size: int = 100_000,
     ) -> None:
-        super().__init__(scenario, seed)
+        super().__init__(
+            scenario,
+            seed,
+            action_interface="discrete",
+            share_levels=share_levels,
+            device=device,
+            eval_mode=eval_mode,
+        )
         if not 0.0 <= eta <= 1.0:
             raise ValueError(f"eta = {eta}: allowed [0, 1]")
         if act_policy not in ("average", "best_response"):
             raise ValueError(f"act_policy = {act_policy!r}: allowed 'average', 'best_response'")
-        self.share_levels = tuple(float(x) for x in share_levels)
-        self.device = torch.device(
-            ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
-        )
         self.eta = float(eta)
         self.act_policy = act_policy
         self.gamma, self.gae_lambda = float(gamma), float(gae_lambda)
@@ -280,9 +288,8 @@ class GPNFSPAgent(Agent):
         self.sl_batch_size = int(sl_batch_size)
         self.sl_updates_per_episode = int(sl_updates_per_episode)
 
-        n = scenario.n_servers
-        self.obs_dim = 6 * n + 5
-        self.n_actions = n * len(self.share_levels)
+        self.obs_dim = self.layout.size
+        self.n_actions = self.decoder.n_discrete
         self.n_terminals = scenario.terminals.n_terminals
         torch.manual_seed(seed)
         self.best_response = BestResponseNet(
@@ -308,7 +315,7 @@ class GPNFSPAgent(Agent):
         on_episode: EpisodeCallback | None = None,
     ) -> None:
         """Self-play ``n_episodes`` episodes seeded ``seed, seed+1, ...``."""
-        wrapped = DiscreteActionWrapper(env, self.share_levels)
+        wrapped = self.wrap(env)
         for episode in range(n_episodes):
             metrics = self._play_training_episode(wrapped, seed + episode)
             if on_episode is not None:
@@ -464,32 +471,28 @@ class GPNFSPAgent(Agent):
             return logits[0].cpu().numpy()
 
     def act(self, observation: np.ndarray, info: Mapping[str, Any]) -> Action:
-        """Greedy action of the evaluation policy, decoded to a raw ``Dict`` action."""
-        index = int(np.argmax(self.action_logits(observation, info)))
-        n = self.n_servers
-        needs = np.asarray(observation, dtype=np.float64)[5 * n : 6 * n]
-        return decode_discrete_action(index, self.share_levels, needs)
+        """An action of the evaluation policy, decoded to a raw ``Dict`` action: drawn from it
+        (``eval_mode: sampled``, NFSP's mixed strategy) or its argmax (``greedy``)."""
+        logits = self.action_logits(observation, info)
+        if self.sampled:
+            probs = np.exp(logits - logits.max())
+            index = sample_index(probs / probs.sum(), self.sampling_rng(observation, info))
+        else:
+            index = int(np.argmax(logits))
+        return self.decode(index, observation)
 
     # -- persistence ------------------------------------------------------------------------
-    def save(self, path: str | Path) -> None:
-        """``torch.save`` of both networks and optimisers (the reservoir is not saved)."""
-        torch.save(
-            {
-                "best_response": self.best_response.state_dict(),
-                "average": self.average.state_dict(),
-                "rl_optimizer": self.rl_optimizer.state_dict(),
-                "sl_optimizer": self.sl_optimizer.state_dict(),
-            },
-            path,
-        )
+    def torch_state(self) -> dict[str, Stateful]:
+        """Both networks and optimisers (the reservoir is not saved)."""
+        return {
+            "best_response": self.best_response,
+            "average": self.average,
+            "rl_optimizer": self.rl_optimizer,
+            "sl_optimizer": self.sl_optimizer,
+        }
 
-    def load(self, path: str | Path) -> None:
-        """Restore what :meth:`save` wrote (the agent must be built with the same config)."""
-        state = torch.load(path, map_location=self.device, weights_only=True)
-        self.best_response.load_state_dict(state["best_response"])
-        self.average.load_state_dict(state["average"])
-        self.rl_optimizer.load_state_dict(state["rl_optimizer"])
-        self.sl_optimizer.load_state_dict(state["sl_optimizer"])
+    def after_load(self) -> None:
+        """Forget the per-terminal GRU states of ``act``."""
         self._act_hidden = {}
 
 
