@@ -18,8 +18,10 @@ Actions are the discrete ones of :class:`~cloudedge.wrappers.DiscreteActionWrapp
 :class:`~cloudedge.wrappers.ActionDecoder` (:class:`~agents.torch_base.TorchAgent`).
 The reward of a decision is that task's eq. 14 reward, as for every baseline.
 
-Points where the paper's details were unavailable (no public code; the paper text was not
-available to us beyond its abstract and summary), and what we chose:
+**Rebuilt from the paper's description**: Hou et al. publish no code, and the paper's text was
+not available to us beyond its abstract and summary (``/work/shared/PAPER.md``: decentralised
+offloading, each device an independent agent, NFSP with a PPO best response and a GRU). Every
+other detail is an assumption of ours:
 
 1. **Observation**: the paper's devices observe local state only. Our terminals observe the
    env's observation at their own decisions (server load, distances, their task); partial
@@ -29,20 +31,26 @@ available to us beyond its abstract and summary), and what we chose:
    every terminal keeps its own GRU hidden state and its own trajectory. Independent networks
    per terminal would see ~n_tasks / n_terminals decisions per episode each, too few to learn
    within the paper's episode budget.
-3. **Best-response data**: PPO is on-policy, so the best response trains only on the
+3. **Best-response data and eta**: PPO is on-policy, so the best response trains only on the
    decisions of terminals that acted with ``beta`` in that episode (NFSP's DQN learns
-   off-policy from all of them). Those decisions are also the only ones in the reservoir.
+   off-policy from all of them); those decisions are also the only ones in the reservoir. So
+   ``eta`` is 0.5, not NFSP's 0.1: at 0.1 the best response got ~10 decisions per 100-task
+   episode, 3 PPO updates in 100 episodes, and GP-NFSP stayed at a uniform policy's completion.
 4. **Mode sampling**: per terminal per episode (as NFSP samples per episode).
 5. **Recurrent PPO**: a terminal's trajectory is its decisions within one episode; its GRU
    starts from zeros each episode and is re-run over the whole trajectory at every update
    (exact back-propagation through time; trajectories are short). GAE runs over each
    trajectory with a zero value after its last decision (the episode ends there for it).
 6. **Average-policy network**: a feed-forward classifier over (observation, terminal
-   embedding), without a GRU, so the reservoir stores single decisions, not sequences.
-7. **Evaluation policy**: ``act`` plays the average policy greedily (NFSP's output policy is
-   the average one); ``act_policy: best_response`` plays ``beta`` greedily instead.
+   embedding), without a GRU, so the reservoir stores single decisions, not sequences; it takes
+   ``sl_updates_per_episode`` supervised steps after every episode (NFSP: one per 64 steps).
+7. **Evaluation policy**: ``act`` samples the average policy (``eval_mode: sampled``): NFSP's
+   output policy is the average one, a mixed strategy by definition, and its argmax is another
+   policy (``eval_mode: greedy`` plays it, for comparison). ``act_policy: best_response`` plays
+   ``beta`` instead, with each terminal's GRU state carried over its decisions.
 8. **Hyperparameters** (network sizes, learning rates, eta, buffer sizes, update schedule):
-   not given; ``conf/agent/gpnfsp.yaml`` names the source of each value we use.
+   not given; the PPO ones are our PPO baseline's (``conf/agent/ppo.yaml``), and
+   ``conf/agent/gpnfsp.yaml`` names the source of each value.
 """
 
 from __future__ import annotations
@@ -245,25 +253,25 @@ class GPNFSPAgent(TorchAgent):
         share_levels: Sequence[float] = DEFAULT_SHARE_LEVELS,
         device: str = "auto",
         eval_mode: str | None = None,
-        eta: float = 0.1,
+        eta: float = 0.5,
         act_policy: str = "average",
         embed_dim: int = 8,
         encoder_sizes: Sequence[int] = (64,),
         gru_size: int = 64,
         average_hidden_sizes: Sequence[int] = (64, 64),
-        gamma: float = 0.99,
-        gae_lambda: float = 0.95,
+        gamma: float = 0.98,
+        gae_lambda: float = 0.8,
         clip_range: float = 0.2,
         ent_coef: float = 0.0,
         vf_coef: float = 0.5,
         max_grad_norm: float = 0.5,
-        rl_learning_rate: float = 3e-4,
+        rl_learning_rate: float = 1e-3,
         rollout_steps: int = 256,
-        n_epochs: int = 10,
-        minibatch_trajectories: int = 16,
+        n_epochs: int = 20,
+        minibatch_trajectories: int = 64,
         sl_learning_rate: float = 1e-3,
         sl_batch_size: int = 128,
-        sl_updates_per_episode: int = 1,
+        sl_updates_per_episode: int = 8,
         reservoir_size: int = 100_000,
     ) -> None:
         super().__init__(

@@ -11,7 +11,7 @@
   ``"sampled"`` (draws from the policy, as policy-gradient agents train) or ``"greedy"`` (the
   best action, as value-based agents are evaluated). The harness writes it into the CSVs.
   Sampling draws from :meth:`TorchAgent.sampling_rng`, re-seeded at each episode's first task
-  from the agent's seed and that task's observation and info (functions of the episode seed),
+  from that task's observation and info (functions of the episode seed),
   so a sampled evaluation is the same for the same seeds.
 * **save/load**: :meth:`TorchAgent.torch_state` names the objects with a ``state_dict``
   (networks, optimisers); :meth:`save` writes all of them with one ``torch.save`` at exactly
@@ -143,15 +143,17 @@ class TorchAgent(Agent):
     def sampling_rng(self, observation: np.ndarray, info: Mapping[str, Any]) -> np.random.Generator:
         """The generator of sampled actions, re-seeded at each episode's first task.
 
-        The seed mixes the agent's seed with the first task's observation, arrival time and
-        terminal: all drawn from the episode's seed, so the same evaluation seed gives the same
-        samples, whatever ran before, without the harness passing the seed in.
+        The seed is made of the first task's observation, arrival time and terminal: all drawn
+        from the episode's seed, so the same evaluation seed gives the same samples whatever ran
+        before, without the harness passing the seed in. The agent's own seed is left out, so a
+        policy reloaded into an agent built with another seed plays the same episodes alike
+        (and agents compared on the same episodes share their random numbers).
         """
         if int(info.get("task_index", -1)) == 0:
             first = np.ascontiguousarray(observation, dtype=np.float32).tobytes()
             first += np.array([info.get("now_s", 0.0)], dtype=np.float64).tobytes()
             digest = zlib.crc32(first) ^ int(info.get("terminal_id", 0))
-            self._sampling_rng = np.random.default_rng([self.seed, digest])
+            self._sampling_rng = np.random.default_rng(digest)
         return self._sampling_rng
 
     # -- persistence ------------------------------------------------------------------------
