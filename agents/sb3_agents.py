@@ -203,11 +203,6 @@ class SB3Agent(TorchAgent):
             **params,
         )
 
-    @property
-    def action_space_kind(self) -> str:
-        """The flat action interface (``"discrete"`` or ``"box"``)."""
-        return self.action_interface
-
     def learn(
         self,
         env: gym.Env,
