@@ -241,9 +241,8 @@ class SB3Agent(TorchAgent):
             if hasattr(policy, "get_distribution"):  # actor-critic policies (PPO)
                 dist = policy.get_distribution(obs_t)
             else:  # SAC: the actor holds the distribution
-                dist = policy.actor.action_dist.proba_distribution(
-                    *policy.actor.get_action_dist_params(obs_t)
-                )
+                mean, log_std, _ = policy.actor.get_action_dist_params(obs_t)
+                dist = policy.actor.action_dist.proba_distribution(mean, log_std)
         inner = dist.distribution
         if isinstance(inner, torch.distributions.Categorical):
             return sample_index(inner.probs[0].cpu().numpy(), rng)

@@ -45,6 +45,22 @@ def test_eval_modes_are_declared_and_checked() -> None:
         GPNFSPAgent(scenario, eval_mode="mode")
 
 
+@pytest.mark.parametrize(
+    ("cls", "kwargs"),
+    [
+        (SACAgent, {"learning_starts": 10}),
+        (PPOAgent, {"action_space": "box", "n_steps": 32, "batch_size": 32}),
+    ],
+)
+def test_sampled_box_actions_are_valid_and_repeat_per_episode_seed(cls: type, kwargs: dict) -> None:
+    scenario = cloudedge.paper_scenario(n_tasks=10)
+    agent = cls(scenario, seed=0, eval_mode="sampled", **kwargs)
+    env = CloudEdgeEnv(scenario)
+    first, second = evaluate_episode(agent, env, 5), evaluate_episode(agent, env, 6)
+    assert evaluate_episode(agent, env, 5) == first
+    assert evaluate_episode(agent, env, 6) == second
+
+
 def test_untrained_sac_grants_within_the_discrete_levels() -> None:
     """The Box level spans the discrete levels, so an untrained SAC (mean action ~0.5 per entry)
     grants their middle, not half a server as three free [0, 1] shares would."""
