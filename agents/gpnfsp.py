@@ -14,11 +14,14 @@ Neural Fictitious Self-Play (NFSP, Heinrich & Silver 2016, arXiv 1603.01121) wit
   ``sigma = eta * beta + (1 - eta) * Pi``).
 
 Actions are the discrete ones of :class:`~cloudedge.wrappers.DiscreteActionWrapper`
-(server x share level), decoded with :func:`~cloudedge.wrappers.decode_discrete_action`.
+(server x share level), decoded in training and evaluation by the same
+:class:`~cloudedge.wrappers.ActionDecoder` (:class:`~agents.torch_base.TorchAgent`).
 The reward of a decision is that task's eq. 14 reward, as for every baseline.
 
-Points where the paper's details were unavailable (no public code; the paper text was not
-available to us beyond its abstract and summary), and what we chose:
+**Rebuilt from the paper's description**: Hou et al. publish no code, and the paper's text was
+not available to us beyond its abstract and summary (``/work/shared/PAPER.md``: decentralised
+offloading, each device an independent agent, NFSP with a PPO best response and a GRU). Every
+other detail is an assumption of ours:
 
 1. **Observation**: the paper's devices observe local state only. Our terminals observe the
    env's observation at their own decisions (server load, distances, their task); partial
@@ -28,20 +31,26 @@ available to us beyond its abstract and summary), and what we chose:
    every terminal keeps its own GRU hidden state and its own trajectory. Independent networks
    per terminal would see ~n_tasks / n_terminals decisions per episode each, too few to learn
    within the paper's episode budget.
-3. **Best-response data**: PPO is on-policy, so the best response trains only on the
+3. **Best-response data and eta**: PPO is on-policy, so the best response trains only on the
    decisions of terminals that acted with ``beta`` in that episode (NFSP's DQN learns
-   off-policy from all of them). Those decisions are also the only ones in the reservoir.
+   off-policy from all of them); those decisions are also the only ones in the reservoir. So
+   ``eta`` is 0.5, not NFSP's 0.1: at 0.1 the best response got ~10 decisions per 100-task
+   episode, 3 PPO updates in 100 episodes, and GP-NFSP stayed at a uniform policy's completion.
 4. **Mode sampling**: per terminal per episode (as NFSP samples per episode).
 5. **Recurrent PPO**: a terminal's trajectory is its decisions within one episode; its GRU
    starts from zeros each episode and is re-run over the whole trajectory at every update
    (exact back-propagation through time; trajectories are short). GAE runs over each
    trajectory with a zero value after its last decision (the episode ends there for it).
 6. **Average-policy network**: a feed-forward classifier over (observation, terminal
-   embedding), without a GRU, so the reservoir stores single decisions, not sequences.
-7. **Evaluation policy**: ``act`` plays the average policy greedily (NFSP's output policy is
-   the average one); ``act_policy: best_response`` plays ``beta`` greedily instead.
+   embedding), without a GRU, so the reservoir stores single decisions, not sequences; it takes
+   ``sl_updates_per_episode`` supervised steps after every episode (NFSP: one per 64 steps).
+7. **Evaluation policy**: ``act`` samples the average policy (``eval_mode: sampled``): NFSP's
+   output policy is the average one, a mixed strategy by definition, and its argmax is another
+   policy (``eval_mode: greedy`` plays it, for comparison). ``act_policy: best_response`` plays
+   ``beta`` instead, with each terminal's GRU state carried over its decisions.
 8. **Hyperparameters** (network sizes, learning rates, eta, buffer sizes, update schedule):
-   not given; ``conf/agent/gpnfsp.yaml`` names the source of each value we use.
+   not given; the PPO ones are our PPO baseline's (``conf/agent/ppo.yaml``), and
+   ``conf/agent/gpnfsp.yaml`` names the source of each value.
 """
 
 from __future__ import annotations
@@ -49,7 +58,6 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -66,14 +74,14 @@ from agents.base import (
     PROBABILITY,
     SHARE_LEVELS,
     Action,
-    Agent,
     Capabilities,
     EpisodeCallback,
     Range,
     ranges,
 )
+from agents.torch_base import Stateful, TorchAgent, sample_index
 from cloudedge.config import ScenarioConfig
-from cloudedge.wrappers import DEFAULT_SHARE_LEVELS, DiscreteActionWrapper, decode_discrete_action
+from cloudedge.wrappers import DEFAULT_SHARE_LEVELS
 
 
 def _mlp(sizes: Sequence[int]) -> nn.Sequential:
@@ -213,13 +221,15 @@ class _Trajectory:
     rewards: list[float] = field(default_factory=list)
 
 
-class GPNFSPAgent(Agent):
+class GPNFSPAgent(TorchAgent):
     """GP-NFSP: per-terminal NFSP with a GRU-PPO best response and a supervised average policy.
 
     :param scenario: the scenario (server and terminal counts fix the network sizes).
     :param seed: seed of initialisation, mode draws, action sampling and reservoir draws.
     :param share_levels: share levels of the discrete action wrapper.
     :param device: torch device; ``"auto"`` takes a GPU when one is present.
+    :param eval_mode: ``"sampled"`` (default: NFSP's output policy is a mixed strategy) or
+        ``"greedy"`` (the argmax of the evaluation policy, for comparison only).
     :param eta: anticipatory parameter: probability that a terminal plays ``beta`` in an episode.
     :param act_policy: ``"average"`` or ``"best_response"``: the policy ``act`` plays.
     :param embed_dim: terminal-embedding size (both networks).
@@ -245,6 +255,7 @@ class GPNFSPAgent(Agent):
 
     name = "gpnfsp"
     capabilities = Capabilities(learns=True, paper_baseline=True, action_interface="discrete")
+    eval_mode = "sampled"
     hyperparameters = ranges(
         share_levels=SHARE_LEVELS,
         eta=PROBABILITY,
@@ -276,36 +287,40 @@ class GPNFSPAgent(Agent):
         *,
         share_levels: Sequence[float] = DEFAULT_SHARE_LEVELS,
         device: str = "auto",
-        eta: float = 0.1,
+        eval_mode: str | None = None,
+        eta: float = 0.5,
         act_policy: str = "average",
         embed_dim: int = 8,
         encoder_sizes: Sequence[int] = (64,),
         gru_size: int = 64,
         average_hidden_sizes: Sequence[int] = (64, 64),
-        gamma: float = 0.99,
-        gae_lambda: float = 0.95,
+        gamma: float = 0.98,
+        gae_lambda: float = 0.8,
         clip_range: float = 0.2,
         ent_coef: float = 0.0,
         vf_coef: float = 0.5,
         max_grad_norm: float = 0.5,
-        rl_learning_rate: float = 3e-4,
+        rl_learning_rate: float = 1e-3,
         rollout_steps: int = 256,
-        n_epochs: int = 10,
-        minibatch_trajectories: int = 16,
+        n_epochs: int = 20,
+        minibatch_trajectories: int = 64,
         sl_learning_rate: float = 1e-3,
         sl_batch_size: int = 128,
-        sl_updates_per_episode: int = 1,
+        sl_updates_per_episode: int = 8,
         reservoir_size: int = 100_000,
     ) -> None:
-        super().__init__(scenario, seed)
+        super().__init__(
+            scenario,
+            seed,
+            action_interface="discrete",
+            share_levels=share_levels,
+            device=device,
+            eval_mode=eval_mode,
+        )
         if not 0.0 <= eta <= 1.0:
             raise ValueError(f"eta = {eta}: allowed [0, 1]")
         if act_policy not in ("average", "best_response"):
             raise ValueError(f"act_policy = {act_policy!r}: allowed 'average', 'best_response'")
-        self.share_levels = tuple(float(x) for x in share_levels)
-        self.device = torch.device(
-            ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
-        )
         self.eta = float(eta)
         self.act_policy = act_policy
         self.gamma, self.gae_lambda = float(gamma), float(gae_lambda)
@@ -316,9 +331,8 @@ class GPNFSPAgent(Agent):
         self.sl_batch_size = int(sl_batch_size)
         self.sl_updates_per_episode = int(sl_updates_per_episode)
 
-        n = scenario.n_servers
-        self.obs_dim = 6 * n + 5
-        self.n_actions = n * len(self.share_levels)
+        self.obs_dim = self.layout.size
+        self.n_actions = self.decoder.n_discrete
         self.n_terminals = scenario.terminals.n_terminals
         torch.manual_seed(seed)
         self.best_response = BestResponseNet(
@@ -344,7 +358,7 @@ class GPNFSPAgent(Agent):
         on_episode: EpisodeCallback | None = None,
     ) -> None:
         """Self-play ``n_episodes`` episodes seeded ``seed, seed+1, ...``."""
-        wrapped = DiscreteActionWrapper(env, self.share_levels)
+        wrapped = self.wrap(env)
         for episode in range(n_episodes):
             metrics = self._play_training_episode(wrapped, seed + episode)
             if on_episode is not None:
@@ -500,32 +514,28 @@ class GPNFSPAgent(Agent):
             return logits[0].cpu().numpy()
 
     def act(self, observation: np.ndarray, info: Mapping[str, Any]) -> Action:
-        """Greedy action of the evaluation policy, decoded to a raw ``Dict`` action."""
-        index = int(np.argmax(self.action_logits(observation, info)))
-        n = self.n_servers
-        needs = np.asarray(observation, dtype=np.float64)[5 * n : 6 * n]
-        return decode_discrete_action(index, self.share_levels, needs)
+        """An action of the evaluation policy, decoded to a raw ``Dict`` action: drawn from it
+        (``eval_mode: sampled``, NFSP's mixed strategy) or its argmax (``greedy``)."""
+        logits = self.action_logits(observation, info)
+        if self.sampled:
+            probs = np.exp(logits - logits.max())
+            index = sample_index(probs / probs.sum(), self.sampling_rng(observation, info))
+        else:
+            index = int(np.argmax(logits))
+        return self.decode(index, observation)
 
     # -- persistence ------------------------------------------------------------------------
-    def save(self, path: str | Path) -> None:
-        """``torch.save`` of both networks and optimisers (the reservoir is not saved)."""
-        torch.save(
-            {
-                "best_response": self.best_response.state_dict(),
-                "average": self.average.state_dict(),
-                "rl_optimizer": self.rl_optimizer.state_dict(),
-                "sl_optimizer": self.sl_optimizer.state_dict(),
-            },
-            path,
-        )
+    def torch_state(self) -> dict[str, Stateful]:
+        """Both networks and optimisers (the reservoir is not saved)."""
+        return {
+            "best_response": self.best_response,
+            "average": self.average,
+            "rl_optimizer": self.rl_optimizer,
+            "sl_optimizer": self.sl_optimizer,
+        }
 
-    def load(self, path: str | Path) -> None:
-        """Restore what :meth:`save` wrote (the agent must be built with the same config)."""
-        state = torch.load(path, map_location=self.device, weights_only=True)
-        self.best_response.load_state_dict(state["best_response"])
-        self.average.load_state_dict(state["average"])
-        self.rl_optimizer.load_state_dict(state["rl_optimizer"])
-        self.sl_optimizer.load_state_dict(state["sl_optimizer"])
+    def after_load(self) -> None:
+        """Forget the per-terminal GRU states of ``act``."""
         self._act_hidden = {}
 
 

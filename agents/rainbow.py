@@ -32,15 +32,15 @@ Two things in Tianshou 2.0.1 would make this a weaker Rainbow, so we work around
   0 in Rainbow). The loop also gives exact per-episode seeding (``seed, seed+1, ...``) and
   the env's ``info['episode']`` to ``on_episode``.
 
-Evaluation (:meth:`RainbowAgent.act`) is greedy on the mean weights (eval mode, no noise).
-``save``/``load`` use ``torch.save`` of the algorithm's ``state_dict`` (networks, target
-network and optimiser state).
+Evaluation (:meth:`RainbowAgent.act`) is greedy on the mean weights (eval mode, no noise;
+``eval_mode`` ``"greedy"``: value-based). ``save``/``load``
+(:class:`~agents.torch_base.TorchAgent`) use ``torch.save`` of the algorithm's ``state_dict``
+(networks, target network and optimiser state).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -64,21 +64,14 @@ from agents.base import (
     PROBABILITY,
     SHARE_LEVELS,
     Action,
-    Agent,
     Capabilities,
     EpisodeCallback,
     Range,
     ranges,
 )
+from agents.torch_base import Stateful, TorchAgent
 from cloudedge.config import ScenarioConfig
-from cloudedge.wrappers import DEFAULT_SHARE_LEVELS, DiscreteActionWrapper, decode_discrete_action
-
-
-def resolve_device(device: str) -> torch.device:
-    """``"auto"``: the GPU when one is present, else the CPU."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+from cloudedge.wrappers import DEFAULT_SHARE_LEVELS
 
 
 def max_return_bound(scenario: ScenarioConfig, gamma: float) -> float:
@@ -114,7 +107,7 @@ class _NStepRainbowDQN(RainbowDQN):
         return batch
 
 
-class RainbowAgent(Agent):
+class RainbowAgent(TorchAgent):
     """Rainbow DQN (all six components, Tianshou 2.0.1) on ``Discrete(N * L)``.
 
     :param scenario: the scenario (server count fixes the network's input and output sizes).
@@ -195,7 +188,14 @@ class RainbowAgent(Agent):
         beta_final: float = 1.0,
         eps_training: float = 0.0,
     ) -> None:
-        super().__init__(scenario, seed)
+        super().__init__(
+            scenario,
+            seed,
+            action_interface="discrete",
+            share_levels=share_levels,
+            device=device,
+            eval_mode="greedy",
+        )
         if target_update_freq < 1:
             raise ValueError(
                 f"target_update_freq = {target_update_freq}: allowed >= 1 (double Q needs a "
@@ -205,8 +205,6 @@ class RainbowAgent(Agent):
             raise ValueError(f"n_step = {n_step}: allowed >= 1")
         if not 0.0 < update_per_step <= 64.0:
             raise ValueError(f"update_per_step = {update_per_step}: allowed (0, 64]")
-        self.share_levels = tuple(float(x) for x in share_levels)
-        self.device = resolve_device(device)
         self.gamma = float(gamma)
         self.v_max = max_return_bound(scenario, gamma) if v_max == "auto" else float(v_max)
         self.batch_size = int(batch_size)
@@ -215,9 +213,8 @@ class RainbowAgent(Agent):
         self.update_per_step = float(update_per_step)
         self.alpha, self.beta, self.beta_final = float(alpha), float(beta), float(beta_final)
 
-        n = scenario.n_servers
-        self.observation_space = spaces.Box(0.0, 1.0, shape=(6 * n + 5,), dtype=np.float32)
-        self.action_space = spaces.Discrete(n * len(self.share_levels))
+        self.observation_space = spaces.Box(0.0, 1.0, shape=(self.layout.size,), dtype=np.float32)
+        self.action_space = self.decoder.space("discrete")
         torch.manual_seed(seed)
 
         def noisy_linear(n_in: int, n_out: int) -> NoisyLinear:
@@ -270,7 +267,7 @@ class RainbowAgent(Agent):
         """
         if n_episodes < 1:
             return
-        wrapped = DiscreteActionWrapper(env, self.share_levels)
+        wrapped = self.wrap(env)
         np.random.seed(self.seed)
         torch.manual_seed(self.seed)
         buffer = self.buffer
@@ -331,20 +328,12 @@ class RainbowAgent(Agent):
 
     def act(self, observation: np.ndarray, info: Mapping[str, Any]) -> Action:
         """Greedy action on the mean weights, decoded to a raw ``Dict`` action."""
-        index = int(np.argmax(self.q_values(observation)))
-        n = self.n_servers
-        needs = np.asarray(observation, dtype=np.float64)[5 * n : 6 * n]
-        return decode_discrete_action(index, self.share_levels, needs)
+        return self.decode(int(np.argmax(self.q_values(observation))), observation)
 
     # -- persistence ------------------------------------------------------------------------
-    def save(self, path: str | Path) -> None:
-        """``torch.save`` of the algorithm's state dict (networks, target, optimiser)."""
-        torch.save({"algorithm": self.algorithm.state_dict()}, path)
-
-    def load(self, path: str | Path) -> None:
-        """Restore what :meth:`save` wrote (the agent must be built with the same config)."""
-        state = torch.load(path, map_location=self.device, weights_only=True)
-        self.algorithm.load_state_dict(state["algorithm"])
+    def torch_state(self) -> dict[str, Stateful]:
+        """The algorithm (networks, target network, optimiser state)."""
+        return {"algorithm": self.algorithm}
 
 
 __all__ = ["RainbowAgent", "max_return_bound"]

@@ -59,6 +59,23 @@ class CloudEdgeEnv(gym.Env[np.ndarray, dict[str, Any]]):
     memory than the task's KV cache + workspace fails it (out of memory). An action outside the
     space (unknown server, NaN or negative share) raises ``ValueError`` and changes nothing.
 
+    Flat views of the same actions (:mod:`cloudedge.wrappers`, for libraries that cannot take a
+    ``Dict``); both grant share level ``s`` of compute and bandwidth and ``max(s, need_j)`` of
+    memory (``need_j`` from the observation's ``memory_need`` block), over the same levels:
+
+    | wrapper                 | space                  | server j          | share level s         |
+    |-------------------------|------------------------|-------------------|-----------------------|
+    | `DiscreteActionWrapper` | `Discrete(N * L)`      | `k // L`          | `share_levels[k % L]` |
+    | `BoxActionWrapper`      | `Box(0, 1, (N + 1,))`  | argmax of N scores| `lo * (hi / lo) ** u` |
+
+    (``L`` levels, default 0.025, 0.05, 0.1, 0.25; ``lo``/``hi`` the smallest/largest level;
+    ``u`` the Box action's last entry). Who acts through which, and who reads
+    ``info['action_mask']``: AIF and the random agent take the raw ``Dict`` and ignore the
+    mask; the round-robin, greedy-latency, edge-first and myopic-oracle heuristics take the raw
+    ``Dict`` and choose among masked-feasible servers; PPO, QR-DQN, Rainbow and GP-NFSP take
+    ``DiscreteActionWrapper`` and SAC ``BoxActionWrapper``, and none of them reads the mask
+    (they learn from the zero reward of an infeasible choice).
+
     ## Observation space
     ``Box(0, 1, (6N + 5,), float32)``; blocks of N entries, one per server, then the task. The
     names are those of :class:`~cloudedge.observation.ObservationLayout`, the one definition

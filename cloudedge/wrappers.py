@@ -1,118 +1,224 @@
-"""Flat action spaces for libraries that cannot take the hybrid ``Dict`` action."""
+"""Flat action spaces for libraries that cannot take the hybrid ``Dict`` action.
+
+Both wrappers offer the same actions, one discretely and one continuously:
+
+| wrapper            | ``DiscreteActionWrapper``          | ``BoxActionWrapper``                  |
+|--------------------|------------------------------------|---------------------------------------|
+| space              | ``Discrete(N * L)``                | ``Box(0, 1, (N + 1,))``               |
+| server j           | ``k // L``                         | argmax of the first N entries         |
+| share level s      | ``share_levels[k % L]``            | last entry u: ``lo * (hi / lo) ** u`` |
+| compute, bandwidth | s                                  | s                                     |
+| GPU memory         | ``min(1, max(s, need_j))``         | ``min(1, max(s, need_j))``            |
+| action_mask (info) | per action (per server moves to    | per server (the env's)                |
+|                    | ``info['server_mask']``)           |                                       |
+
+``lo`` and ``hi`` are the smallest and largest discrete level, so both wrappers span the same
+shares (0.025 to 0.25 of a server by default; the Box ones continuously, log-scaled because
+the levels are spaced by ratios).
+
+``need_j`` is the memory share the current task needs on server ``j``, read from the
+observation's ``memory_need`` block (:class:`~cloudedge.observation.ObservationLayout`): a
+memory share below it can only fail (out of memory), so both wrappers grant at least it.
+
+Training and evaluation decode by the same code: the wrappers keep the last observation they
+returned and decode with :class:`ActionDecoder`, which agents also use on the observation
+they are given in ``act``. Nothing here reads the simulator.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-#: Share levels of the discrete wrapper: fractions of a server's capacity. At 100% load one
-#: task's nominal demand is 1/20 of a server (a server holds a fifth of the resources of 100
-#: tasks), so the levels bracket it from half to five times.
+from cloudedge.observation import ObservationLayout
+
+#: Share levels of the discrete wrapper (and the range of the Box wrapper's level): fractions
+#: of a server's capacity. At 100% load one task's nominal demand is 1/20 of a server (a
+#: server holds a fifth of the resources of 100 tasks), so the levels bracket it from half to
+#: five times.
 DEFAULT_SHARE_LEVELS: tuple[float, ...] = (0.025, 0.05, 0.1, 0.25)
 
+#: The flat action interfaces (:class:`DiscreteActionWrapper`, :class:`BoxActionWrapper`).
+FlatInterface = Literal["discrete", "box"]
 
-def _base(env: gym.Env) -> Any:
-    return env.unwrapped
 
+def grant(server: int, level: float, memory_need_share: float) -> dict[str, Any]:
+    """The raw action granting share ``level`` of server ``server`` (both wrappers' rule).
 
-def decode_discrete_action(
-    index: int, share_levels: Sequence[float], memory_need_shares: Sequence[float]
-) -> dict[str, Any]:
-    """Decode ``index`` of :class:`DiscreteActionWrapper` into a raw ``Dict`` action.
-
-    :param index: ``server * len(share_levels) + level``.
-    :param share_levels: the wrapper's share levels.
-    :param memory_need_shares: per server, the memory share the current task needs (the
-        observation's ``5N .. 6N-1`` block carries it).
+    :param server: index of the server.
+    :param level: fraction of the server's compute and bandwidth to grant, in (0, 1].
+    :param memory_need_share: the memory share the task needs on that server.
+    :returns: ``{"server", "share": [level, level, min(1, max(level, need))]}``.
     """
-    n_levels = len(share_levels)
-    n_actions = len(memory_need_shares) * n_levels
-    if not 0 <= index < n_actions:
-        raise ValueError(f"action = {index} is out of range: allowed [0, {n_actions - 1}]")
-    server, level = divmod(index, n_levels)
-    share = share_levels[level]
-    memory = min(1.0, max(share, float(memory_need_shares[server])))
-    return {"server": server, "share": np.array([share, share, memory], dtype=np.float32)}
+    memory = min(1.0, max(level, float(memory_need_share)))
+    return {"server": int(server), "share": np.array([level, level, memory], dtype=np.float32)}
 
 
-class DiscreteActionWrapper(gym.ActionWrapper):
+@dataclass(frozen=True)
+class ActionDecoder:
+    """Decodes the flat actions of both wrappers into raw ``Dict`` actions, from the observation.
+
+    :param n_servers: N, the number of servers.
+    :param share_levels: the discrete share levels; their min and max bound the Box level.
+    """
+
+    n_servers: int
+    share_levels: tuple[float, ...] = DEFAULT_SHARE_LEVELS
+    layout: ObservationLayout = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        levels = tuple(float(x) for x in self.share_levels)
+        if not levels or any(not 0.0 < x <= 1.0 for x in levels):
+            raise ValueError(f"share_levels = {self.share_levels!r}: each level must be in (0, 1]")
+        object.__setattr__(self, "share_levels", levels)
+        object.__setattr__(self, "layout", ObservationLayout(self.n_servers))
+
+    @property
+    def n_discrete(self) -> int:
+        """Number of discrete actions, ``N * L``."""
+        return self.n_servers * len(self.share_levels)
+
+    @property
+    def box_size(self) -> int:
+        """Length of a Box action: N server scores and one level."""
+        return self.n_servers + 1
+
+    def box_level(self, u: float) -> float:
+        """The share level of a Box entry ``u`` in [0, 1] (clipped), log-scaled."""
+        low, high = min(self.share_levels), max(self.share_levels)
+        u = min(1.0, max(0.0, float(u)))
+        return low * math.exp(u * math.log(high / low))
+
+    def memory_need(self, observation: np.ndarray, server: int) -> float:
+        """The task's memory share need on ``server``, from the observation."""
+        return float(self.layout.block(np.asarray(observation), "memory_need")[server])
+
+    def discrete(self, index: Any, observation: np.ndarray) -> dict[str, Any]:
+        """Raw action of discrete action ``index`` (server ``index // L``, level ``index % L``).
+
+        :raises ValueError: when ``index`` is not an integer in ``[0, N * L - 1]``.
+        """
+        k = int(np.asarray(index).reshape(()))
+        if not 0 <= k < self.n_discrete:
+            raise ValueError(f"action = {k} is out of range: allowed [0, {self.n_discrete - 1}]")
+        server, level = divmod(k, len(self.share_levels))
+        share = self.share_levels[level]
+        return grant(server, share, self.memory_need(observation, server))
+
+    def box(self, action: Any, observation: np.ndarray) -> dict[str, Any]:
+        """Raw action of a Box vector (N server scores, then the level entry in [0, 1]).
+
+        :raises ValueError: when ``action`` is not N + 1 finite numbers.
+        """
+        vector = np.asarray(action, dtype=np.float64).reshape(-1)
+        if vector.shape != (self.box_size,) or not np.all(np.isfinite(vector)):
+            raise ValueError(
+                f"action must be {self.box_size} finite numbers ({self.n_servers} server scores, "
+                f"then the share level in [0, 1]), got {np.asarray(action).tolist()}"
+            )
+        server = int(np.argmax(vector[: self.n_servers]))
+        level = self.box_level(vector[self.n_servers])
+        return grant(server, level, self.memory_need(observation, server))
+
+    def decode(
+        self, interface: FlatInterface, action: Any, observation: np.ndarray
+    ) -> dict[str, Any]:
+        """Decode ``action`` of wrapper ``interface`` (``"discrete"`` or ``"box"``)."""
+        if interface == "discrete":
+            return self.discrete(action, observation)
+        if interface == "box":
+            return self.box(action, observation)
+        raise ValueError(f"action interface = {interface!r}: allowed 'discrete', 'box'")
+
+    def space(self, interface: FlatInterface) -> spaces.Space:
+        """The Gymnasium action space of wrapper ``interface``."""
+        if interface == "discrete":
+            return spaces.Discrete(self.n_discrete)
+        if interface == "box":
+            return spaces.Box(0.0, 1.0, shape=(self.box_size,), dtype=np.float32)
+        raise ValueError(f"action interface = {interface!r}: allowed 'discrete', 'box'")
+
+
+class _FlatActionWrapper(gym.ActionWrapper):
+    """Decodes with :class:`ActionDecoder` against the last observation it returned."""
+
+    interface: FlatInterface
+
+    def __init__(self, env: gym.Env, share_levels: Sequence[float] = DEFAULT_SHARE_LEVELS) -> None:
+        super().__init__(env)
+        self.decoder = ActionDecoder(env.unwrapped.n_servers, tuple(share_levels))
+        self.share_levels = self.decoder.share_levels
+        self.n_servers = self.decoder.n_servers
+        self.action_space = self.decoder.space(self.interface)
+        self._observation: np.ndarray | None = None
+
+    def action(self, action: Any) -> dict[str, Any]:
+        if self._observation is None:
+            raise RuntimeError("call reset() before step()")
+        return self.decoder.decode(self.interface, action, self._observation)
+
+    def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+        obs, info = self.env.reset(**kwargs)
+        self._observation = obs
+        return obs, self._info(info)
+
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        obs, reward, terminated, truncated, info = self.env.step(self.action(action))
+        self._observation = obs
+        return obs, float(reward), terminated, truncated, self._info(info)
+
+    def _info(self, info: dict[str, Any]) -> dict[str, Any]:
+        return info
+
+
+class DiscreteActionWrapper(_FlatActionWrapper):
     """``Discrete(N * L)``: action ``k`` is server ``k // L`` with share level ``k % L``.
 
     The level's fraction is granted for compute and bandwidth; for GPU memory the task is
-    granted ``max(level, its memory need)``, because a memory share below the need can only
-    fail (out of memory) and would make most discrete actions useless. ``info['action_mask']``
-    is expanded to the ``N * L`` actions.
+    granted ``max(level, its memory need)`` (the module docstring tables both wrappers).
+    ``info['action_mask']`` is expanded to the ``N * L`` actions; the env's per-server mask
+    moves to ``info['server_mask']``.
 
     :param env: a :class:`~cloudedge.env.CloudEdgeEnv` (possibly wrapped).
     :param share_levels: the fractions of a server's capacity the actions can grant.
     """
 
-    def __init__(self, env: gym.Env, share_levels: Sequence[float] = DEFAULT_SHARE_LEVELS) -> None:
-        super().__init__(env)
-        levels = tuple(float(x) for x in share_levels)
-        if not levels or any(not 0.0 < x <= 1.0 for x in levels):
-            raise ValueError(f"share_levels = {share_levels!r}: each level must be in (0, 1]")
-        self.share_levels = levels
-        self.n_servers = _base(env).n_servers
-        self.action_space = spaces.Discrete(self.n_servers * len(levels))
+    interface: FlatInterface = "discrete"
 
-    def action(self, action: Any) -> dict[str, Any]:
-        k = int(np.asarray(action).reshape(()))
-        if not 0 <= k < self.action_space.n:
-            raise ValueError(
-                f"action = {k} is out of range: allowed [0, {self.action_space.n - 1}]"
-            )
-        server, level = divmod(k, len(self.share_levels))
-        share = self.share_levels[level]
-        sim = _base(self.env).simulator
-        need_share = sim.current_memory_need_bytes() / sim.servers[server].capacity.memory_bytes
-        memory = min(1.0, max(share, need_share))
-        return {"server": server, "share": np.array([share, share, memory], dtype=np.float32)}
-
-    def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
-        obs, info = self.env.reset(**kwargs)
-        return obs, self._expand_mask(info)
-
-    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
-        obs, reward, terminated, truncated, info = self.env.step(self.action(action))
-        return obs, float(reward), terminated, truncated, self._expand_mask(info)
-
-    def _expand_mask(self, info: dict[str, Any]) -> dict[str, Any]:
+    def _info(self, info: dict[str, Any]) -> dict[str, Any]:
         if "action_mask" in info:
             info["server_mask"] = info["action_mask"]
             info["action_mask"] = np.repeat(info["action_mask"], len(self.share_levels))
         return info
 
 
-class BoxActionWrapper(gym.ActionWrapper):
-    """``Box(0, 1, (N + 3,))``: N server scores (the argmax is the server) and 3 shares.
+class BoxActionWrapper(_FlatActionWrapper):
+    """``Box(0, 1, (N + 1,))``: N server scores (the argmax is the server), then one share level.
+
+    The continuous counterpart of :class:`DiscreteActionWrapper`: the last entry ``u`` is
+    log-scaled onto the discrete levels' range, ``s = lo * (hi / lo) ** u`` (so ``u = 0.5``
+    grants the levels' geometric mean), with the same grant rule (compute = bandwidth = ``s``,
+    memory = ``max(s, need)``). Log scale because the levels are spaced by ratios: each
+    doubling of the share gets the same width of ``u``.
 
     :param env: a :class:`~cloudedge.env.CloudEdgeEnv` (possibly wrapped).
+    :param share_levels: the discrete levels whose min and max bound the level.
     """
 
-    def __init__(self, env: gym.Env) -> None:
-        super().__init__(env)
-        self.n_servers = _base(env).n_servers
-        self.action_space = spaces.Box(0.0, 1.0, shape=(self.n_servers + 3,), dtype=np.float32)
-
-    def action(self, action: Any) -> dict[str, Any]:
-        return decode_box_action(action, self.n_servers)
+    interface: FlatInterface = "box"
 
 
-def decode_box_action(action: Any, n_servers: int) -> dict[str, Any]:
-    """Decode a :class:`BoxActionWrapper` vector (N scores, 3 shares) into a raw action."""
-    vector = np.asarray(action, dtype=np.float64).reshape(-1)
-    if vector.shape != (n_servers + 3,) or not np.all(np.isfinite(vector)):
-        raise ValueError(
-            f"action must be {n_servers + 3} finite numbers (server scores, then "
-            f"compute, bandwidth, memory shares), got {np.asarray(action).tolist()}"
-        )
-    scores, shares = vector[:n_servers], vector[n_servers:]
-    return {
-        "server": int(np.argmax(scores)),
-        "share": np.clip(shares, 0.0, 1.0).astype(np.float32),
-    }
+__all__ = [
+    "DEFAULT_SHARE_LEVELS",
+    "ActionDecoder",
+    "BoxActionWrapper",
+    "DiscreteActionWrapper",
+    "FlatInterface",
+    "grant",
+]

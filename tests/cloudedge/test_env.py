@@ -138,15 +138,6 @@ def test_discrete_wrapper_decodes_server_and_level() -> None:
         DiscreteActionWrapper(CloudEdgeEnv(), share_levels=(0.0,))
 
 
-def test_box_wrapper_takes_the_argmax_server() -> None:
-    env = BoxActionWrapper(CloudEdgeEnv())
-    decoded = env.action(np.array([0.1, 0.9, 0.2, 0.3, 0.0, 0.05, 0.06, 0.07], np.float32))
-    assert decoded["server"] == 1
-    np.testing.assert_allclose(decoded["share"], [0.05, 0.06, 0.07], rtol=1e-6)
-    with pytest.raises(ValueError, match="8 finite numbers"):
-        env.action(np.zeros(3))
-
-
 def test_random_actions_keep_the_env_consistent() -> None:
     env = CloudEdgeEnv(n_tasks=50)
     policy = random_policy(0)
