@@ -26,9 +26,10 @@ import pandas as pd
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
-from benchmarks.config import register_configs
+from benchmarks.config import agent_names, register_configs
 from benchmarks.harness import BenchError
 from benchmarks.run import run_from_config
+from benchmarks.store import verify_run
 from cloudedge.config import available_scenarios, load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,8 +73,8 @@ QUICK_AGENTS = (
 
 
 def all_agents() -> list[str]:
-    """Every agent with a config in ``conf/agent``."""
-    return sorted(p.stem for p in (ROOT / "conf" / "agent").glob("*.yaml"))
+    """Every agent with a config in ``conf/agent`` (learners first: they take longest)."""
+    return agent_names()
 
 
 def _compose(overrides: list[str]) -> DictConfig:
@@ -102,16 +103,20 @@ def run_one(scenario: str, agent: str, seed: int, out_dir: Path, quick: bool, lo
 
 
 def collect(out_dir: Path) -> pd.DataFrame:
-    """Per (scenario, agent, seed): mean sum_reward / upper_bound over held-out episodes."""
+    """Per (scenario, agent, seed): mean sum_reward / upper_bound over held-out episodes.
+
+    Every evaluation run is verified first (schema, row count, checksum): a damaged one raises
+    :class:`benchmarks.store.SchemaError` naming the file instead of being scored.
+    """
     rows = []
-    for csv in sorted(out_dir.glob("*/runs/tmax/*/seed=*/metrics.csv")):
-        frame = pd.read_csv(csv)
-        scenario = csv.parents[4].name
+    # <out_dir>/<scenario>/runs/<env>-<hash>/tmax/<agent>/seed=<s>/metrics.csv
+    for csv in sorted(out_dir.glob("*/runs/*/tmax/*/seed=*/metrics.csv")):
+        frame = pd.DataFrame(verify_run(csv.parent))
         rows.append(
             {
-                "scenario": scenario,
-                "agent": csv.parents[1].name,
-                "seed": int(csv.parent.name.split("=")[1]),
+                "scenario": csv.parents[5].name,
+                "agent": str(frame["agent"].iloc[0]),
+                "seed": int(frame["seed"].iloc[0]),
                 "score": float((frame["sum_reward"] / frame["upper_bound"]).mean()),
                 "sum_reward": float(frame["sum_reward"].mean()),
                 "upper_bound": float(frame["upper_bound"].mean()),
