@@ -135,7 +135,9 @@ def run_benchmark(
                 params = {**PROTOCOL, "name": "train", "train_episodes": learner_episodes(name),
                           "t_max_values_s": [15.0], "n_tasks_values": [100]}  # fmt: skip
                 spec = validate(params, name, agent, env, seed, out_dir)
-                train = pd.read_csv(execute(spec, log=lambda _m: None))
+                train = pd.read_csv(
+                    execute(spec, log=lambda _m: None), float_precision="round_trip"
+                )
                 rows.append({"agent": name, "seed": seed, "metric": "train_final/sum_reward",
                              "value": final_level(train["sum_reward"].to_numpy())})  # fmt: skip
             log(f"  ran {name} (seeds {list(seeds)}, {learner_episodes(name)} episodes)")
@@ -146,7 +148,9 @@ def run_benchmark(
             params.setdefault("t_max_values_s", [15.0])
             params.setdefault("n_tasks_values", [100])
             spec = validate(params, name, agent, env, 0, out_dir)
-            frames[experiment] = pd.read_csv(execute(spec, log=lambda _m: None))
+            frames[experiment] = pd.read_csv(
+                execute(spec, log=lambda _m: None), float_precision="round_trip"
+            )
         log(f"  ran {name}")
         rows += [{**row, "seed": 0} for row in reduce_runs(name, frames)]
     return pd.DataFrame(rows, columns=["agent", "seed", "metric", "value"])
@@ -183,19 +187,26 @@ def reduce_runs(agent: str, frames: Mapping[str, pd.DataFrame]) -> list[dict[str
     return out
 
 
-def learner_band(values: np.ndarray, reference: float, n_check: int, seed: int = 0) -> Band:
-    """A learner's band from ``values`` (one per calibration seed): the
-    :data:`BAND_QUANTILE` quantile of |IQM(a) - IQM(b)| for two independent draws a, b of
-    ``n_check`` seeds from ``values`` (what running the check's seeds on another host, which
-    drifts like reseeding, moves the IQM by), clipped to [MIN_REL_TOL, MAX_REL_TOL] x
-    |reference|. Deterministic (fixed bootstrap seed)."""
+def learner_band(
+    values: np.ndarray, reference: float, n_check: int, seed: int = 0
+) -> tuple[Band, float]:
+    """A learner's band from ``values`` (one per calibration seed), and the estimated chance
+    that the check fails on another host.
+
+    The band is the :data:`BAND_QUANTILE` quantile of |IQM(a) - IQM(b)| for two independent
+    draws a, b of ``n_check`` seeds from ``values`` (what running the check's seeds on another
+    host, which drifts like reseeding, moves the IQM by), clipped to [MIN_REL_TOL, MAX_REL_TOL]
+    x |reference|; the chance is the fraction of those differences beyond the band (about
+    1 - BAND_QUANTILE unless the clip binds). Deterministic (fixed bootstrap seed).
+    """
     rng = np.random.default_rng(seed)
     x = np.asarray(values, dtype=float)
     draws = x[rng.integers(0, x.size, size=(2, BAND_RESAMPLES, n_check))]
     diff = np.abs(stats.trim_mean(draws[0], 0.25, axis=1) - stats.trim_mean(draws[1], 0.25, axis=1))
     spread = float(np.quantile(diff, BAND_QUANTILE))
     low, high = MIN_REL_TOL * abs(reference), MAX_REL_TOL * abs(reference)
-    return Band(min(max(spread, low), high), 0.0)
+    band = Band(min(max(spread, low), high), 0.0)
+    return band, float(np.mean(diff > band.abs_tol))
 
 
 @dataclass(frozen=True)
@@ -323,6 +334,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds-file", type=Path, default=SEEDS,
                         help="calibrate: where the per-seed values go")  # fmt: skip
     parser.add_argument("--work-dir", type=Path, default=None, help="default: a temp folder")
+    parser.add_argument("--from-seeds", action="store_true",
+                        help="calibrate: re-derive bands and references from --seeds-file "
+                             "instead of running")  # fmt: skip
     args = parser.parse_args(argv)
     names = args.agents.split(",") if args.agents else None
     import torch
@@ -348,7 +362,12 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    verdicts = compare(pd.read_csv(args.reference), now, load_bands(args.tolerances), names)
+    verdicts = compare(
+        pd.read_csv(args.reference, float_precision="round_trip"),
+        now,
+        load_bands(args.tolerances),
+        names,
+    )
     print(render(verdicts))
     return 0 if (verdicts["verdict"] == "pass").all() else 1
 
@@ -356,7 +375,7 @@ def main(argv: list[str] | None = None) -> int:
 def update(now: pd.DataFrame, path: Path, names: Sequence[str] | None) -> int:
     """Rewrite the references (only ``names``' rows when given) and print what moved."""
     if path.exists():
-        old = pd.read_csv(path)
+        old = pd.read_csv(path, float_precision="round_trip")
         moved = compare(old, now, {}, names)
         changed = moved[moved["verdict"] != "pass"]
         print(render(changed) if len(changed) else "nothing moved")
@@ -380,26 +399,37 @@ def calibrate(
     learners = {name: agent for name, agent in agents.items() if learns(agent)}
     if not learners:
         raise BenchError(f"calibrate: no learner among {sorted(agents)}")
-    per_seed = run_benchmark(work, learners, env, seeds=range(CALIBRATION_SEEDS))
+    if args.from_seeds:  # re-derive the bands from the recorded per-seed values, no runs
+        if not args.seeds_file.exists():
+            raise BenchError(f"--from-seeds: no per-seed values at {args.seeds_file}")
+        per_seed = pd.read_csv(args.seeds_file, float_precision="round_trip")
+        per_seed = per_seed[per_seed["agent"].isin(list(learners))]
+        missing = sorted(set(learners) - set(per_seed["agent"]))
+        if missing:
+            raise BenchError(f"--from-seeds: {args.seeds_file} has no values for {missing}")
+    else:
+        per_seed = run_benchmark(work, learners, env, seeds=range(CALIBRATION_SEEDS))
     rows = []
     for (name, metric), group in per_seed.groupby(["agent", "metric"], sort=False):
         check = group[group["seed"].isin(LEARNER_SEEDS)]["value"].to_numpy()
         reference = iqm(check)
-        band = learner_band(group["value"].to_numpy(), reference, len(LEARNER_SEEDS))
+        band, p_fail = learner_band(group["value"].to_numpy(), reference, len(LEARNER_SEEDS))
         capped = band.abs_tol >= MAX_REL_TOL * abs(reference) * (1 - 1e-12)
         if capped:
             print(f"regress: warning: {name} {metric}: the seed spread needs a band wider than "
-                  f"{MAX_REL_TOL:.1%} of the reference; capped (raise its budget)")  # fmt: skip
+                  f"{MAX_REL_TOL:.1%} of the reference; capped: an estimated {p_fail:.1%} of "
+                  "checks on another host would fail (raise its budget or seeds)")  # fmt: skip
         rows.append({"agent": name, "metric": metric.rsplit("/", 1)[-1],
                      "abs_tol": band.abs_tol, "rel_tol": 0.0,
                      "rel_of_reference": band.abs_tol / abs(reference) if reference else math.nan,
-                     "capped": capped})  # fmt: skip
+                     "capped": capped, "p_fail_other_host": p_fail})  # fmt: skip
     header = [
         "# Tolerance bands of `make regress`: |now - ref| <= abs_tol + rel_tol * |ref|.",
         "# Written by `python -m benchmarks.regress calibrate` (see learner_band() for how):",
         f"# learners: {CALIBRATION_SEEDS} seeds each; the {BAND_QUANTILE:g} quantile of the",
         f"# difference between two IQMs of {len(LEARNER_SEEDS)} seeds bootstrapped from them,",
-        f"# clipped to [{MIN_REL_TOL:g}, {MAX_REL_TOL:g}] x |reference| (capped = the clip bound).",
+        f"# clipped to [{MIN_REL_TOL:g}, {MAX_REL_TOL:g}] x |reference| (capped = the clip bound);",
+        "# p_fail_other_host: the bootstrap's chance that the check fails on another host.",
         "# '*' row: heuristics and the simulator are deterministic on any host (numpy only),",
         "# so their band is exact up to float formatting.",
     ]
@@ -409,11 +439,16 @@ def calibrate(
         keep = (old["agent"] != "*") & ~old["agent"].isin(list(learners))
         kept = old[keep].to_dict("records")
     frame = pd.DataFrame([{"agent": "*", "metric": "*", "abs_tol": 0.0, "rel_tol": 1e-9,
-                           "rel_of_reference": math.nan, "capped": False},
+                           "rel_of_reference": math.nan, "capped": False,
+                           "p_fail_other_host": 0.0},
                           *kept, *rows])  # fmt: skip
     atomic_write_text(args.tolerances, "\n".join(header) + "\n" + frame.to_csv(index=False))
     print(f"wrote {args.tolerances}:\n{frame.to_string(index=False)}")
-    old_seeds = pd.read_csv(args.seeds_file) if args.seeds_file.exists() else per_seed.iloc[:0]
+    old_seeds = (
+        pd.read_csv(args.seeds_file, float_precision="round_trip")
+        if args.seeds_file.exists()
+        else per_seed.iloc[:0]
+    )
     seeds = pd.concat([old_seeds[~old_seeds["agent"].isin(list(learners))], per_seed])
     atomic_write_text(args.seeds_file, seeds.to_csv(index=False, float_format="%.17g"))
     check = reduce_seeds(per_seed[per_seed["seed"].isin(LEARNER_SEEDS)])
