@@ -179,9 +179,9 @@ def _fmt(x: float) -> str:
     return "n/a" if math.isnan(x) else f"{x:.3g}"
 
 
-#: The paper's DRL baselines, as its claims name them (Sec. V): a claim's subject, not a
-#: classification of agents (``@paper`` and ``@heuristic`` come from agents' capabilities).
-DRLS = "rainbow,ppo,sac"
+#: The paper's DRL baselines (Rainbow, PPO, SAC): its baselines (the ``paper_baseline``
+#: capability) other than AIF and the game-theoretic GP-NFSP.
+DRLS = "@paper-aif-gpnfsp"
 T3_9, T10_ = {"t_max_s": (3.0, 9.0)}, {"t_max_s": (10.0, math.inf)}
 #: One row per claim (scripts/claims.py says how each comparison is judged from the
 #: intervals). Columns: claim, experiment, metric, agents, comparison, target, tolerance,
