@@ -150,7 +150,7 @@ def degraded(config: dict) -> dict:
     agent (AIF), every learning rate 0 otherwise."""
     out = dict(config)
     if "n_candidates" in out:
-        out.update(n_candidates=1, n_elites=1)
+        out.update(n_iterations=1, n_candidates=1, n_elites=1)
         return out
     rates = [k for k in out if k.endswith("learning_rate")]
     assert rates, f"no learning rate in {sorted(out)}"

@@ -17,7 +17,7 @@ MACHINE = ("cpu_model", "cores", "load_avg_1min", "python", "numpy", "gymnasium"
 #: (0.1, 1/20), `nice -n 10`, and decision_latency's command and targets (300 decisions,
 #: p50/p99, 10 ms).
 CONSTANTS = {*(str(n) for n in EDGE_COUNTS), "20", "0.25", "0", "0.1", "1", "10", "300", "50",
-             "99", "9.5"}  # fmt: skip
+             "99"}  # fmt: skip
 
 
 def speed_section(readme: str) -> str:
