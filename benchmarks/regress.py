@@ -422,11 +422,12 @@ def calibrate(
         rows.append({"agent": name, "metric": metric.rsplit("/", 1)[-1],
                      "abs_tol": band.abs_tol, "rel_tol": 0.0,
                      "rel_of_reference": band.abs_tol / abs(reference) if reference else math.nan,
-                     "capped": capped, "p_fail_other_host": p_fail})  # fmt: skip
+                     "capped": capped, "p_fail_other_host": p_fail,
+                     "n_seeds": int(group["seed"].nunique())})  # fmt: skip
     header = [
         "# Tolerance bands of `make regress`: |now - ref| <= abs_tol + rel_tol * |ref|.",
         "# Written by `python -m benchmarks.regress calibrate` (see learner_band() for how):",
-        f"# learners: {CALIBRATION_SEEDS} seeds each; the {BAND_QUANTILE:g} quantile of the",
+        f"# learners: n_seeds seeds each (seeds.csv); the {BAND_QUANTILE:g} quantile of the",
         f"# difference between two IQMs of {len(LEARNER_SEEDS)} seeds bootstrapped from them,",
         f"# clipped to [{MIN_REL_TOL:g}, {MAX_REL_TOL:g}] x |reference| (capped = the clip bound);",
         "# p_fail_other_host: the bootstrap's chance that the check fails on another host.",
@@ -440,7 +441,7 @@ def calibrate(
         kept = old[keep].to_dict("records")
     frame = pd.DataFrame([{"agent": "*", "metric": "*", "abs_tol": 0.0, "rel_tol": 1e-9,
                            "rel_of_reference": math.nan, "capped": False,
-                           "p_fail_other_host": 0.0},
+                           "p_fail_other_host": 0.0, "n_seeds": 1},
                           *kept, *rows])  # fmt: skip
     atomic_write_text(args.tolerances, "\n".join(header) + "\n" + frame.to_csv(index=False))
     print(f"wrote {args.tolerances}:\n{frame.to_string(index=False)}")

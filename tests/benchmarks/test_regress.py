@@ -100,7 +100,7 @@ def test_committed_tolerances_parse_and_cover_every_metric() -> None:
 
 def run_regress(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "benchmarks.regress", "check", *args],
-                          cwd=ROOT, capture_output=True, text=True, timeout=600)  # fmt: skip
+                          cwd=ROOT, capture_output=True, text=True, timeout=2400)  # fmt: skip
 
 
 @pytest.mark.slow
