@@ -20,9 +20,14 @@ SLOW_MODULES = (
     "tests/cloudedge/test_paper_facts.py",  # whole episodes over several seeds
 )
 
+#: Single tests that take seconds (node ids).
+SLOW_TESTS = (
+    "tests/cloudedge/test_profiler.py::test_profile_writes_a_loadable_csv",  # runs a small model
+)
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         path = item.nodeid.split("::", 1)[0]
-        if path in SLOW_MODULES:
+        if path in SLOW_MODULES or item.nodeid in SLOW_TESTS:
             item.add_marker(pytest.mark.slow)

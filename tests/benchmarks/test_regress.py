@@ -26,6 +26,7 @@ from benchmarks.regress import (
     learner_band,
     learner_episodes,
     load_bands,
+    main,
     reduce_seeds,
     render,
 )
@@ -224,14 +225,14 @@ def test_a_deliberate_simulator_change_makes_regress_fail_for_every_agent(tmp_pa
     assert failed_agents(result.stdout) == set(agent_configs()), result.stdout
 
 
-def test_bad_agent_config_override_is_a_clear_error(tmp_path: Path) -> None:
-    result = run_regress("--agent-config", "nope=x.yaml")
-    assert result.returncode == 2 and "NAME one of" in result.stderr
-    result = run_regress("--agent-config", f"ppo={tmp_path / 'missing.yaml'}")
-    assert result.returncode == 2 and "no such file" in result.stderr
+def test_bad_agent_config_override_is_a_clear_error(tmp_path: Path, capsys) -> None:
+    assert main(["check", "--agent-config", "nope=x.yaml"]) == 2
+    assert "NAME one of" in capsys.readouterr().err
+    assert main(["check", "--agent-config", f"ppo={tmp_path / 'missing.yaml'}"]) == 2
+    assert "no such file" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("bad", ["--agents=nope"])
-def test_bad_agent_is_a_clear_error(bad: str) -> None:
-    result = run_regress(bad)
-    assert result.returncode == 2 and "unknown agent" in result.stderr
+def test_bad_agent_is_a_clear_error(bad: str, capsys) -> None:
+    assert main(["check", bad]) == 2
+    assert "unknown agent" in capsys.readouterr().err
