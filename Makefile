@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint reproduce reproduce-quick regress regress-update benchmark benchmark-quick clean
+.PHONY: install test test-fast lint reproduce reproduce-quick regress regress-update benchmark benchmark-quick clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,8 +14,13 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The whole suite (what CI runs).
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# The edit loop: everything but the tests marked slow (pyproject.toml [tool.pytest]).
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from scripts.claims import judge
 from scripts.summarize import CLAIMS, convergence_episode, summary_table
 
 
@@ -50,7 +51,7 @@ def test_claims_read_the_training_point_and_dynamics_from_the_data(tmp_path) -> 
     summary = summary_table(tmp_path)
     train = summary[summary["experiment"] == "train"]
     assert set(train["t_max_s"]) == {12.0} and set(train["n_tasks"]) == {80}
-    verdicts = {claim.text: claim.check(summary) for claim in CLAIMS}
+    verdicts = {claim.text: judge(claim, summary) for claim in CLAIMS}
     ours, verdict = verdicts["Fig. 3: AIF converges near episode 200"]
     assert verdict == "holds", ours
     assert verdicts["Fig. 3: AIF's final training reward is above every DRL's"][1] == "holds"
