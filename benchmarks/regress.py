@@ -28,6 +28,7 @@ ordinary harness runs (``benchmarks.harness``) in a scratch folder (``--work-dir
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import sys
 import tempfile
@@ -42,6 +43,8 @@ import yaml
 from scipy import stats
 
 from agents.base import agent_capabilities
+from benchmarks.config import agent_configs as all_agent_configs
+from benchmarks.config import regress_protocol
 from benchmarks.harness import BenchError, atomic_write_text, execute, validate
 from cloudedge.config import scenario_path
 
@@ -50,23 +53,11 @@ REFERENCE = ROOT / "results" / "reference" / "regression.csv"
 TOLERANCES = ROOT / "results" / "reference" / "tolerances.csv"
 SEEDS = ROOT / "results" / "reference" / "seeds.csv"
 
-# -- The check's protocol (its whole budget lives here) -----------------------------------------
-#: Heuristics: a short training (they do not learn; it exercises the loop) and a few t_max and
-#: load points, one evaluation episode each. Short enough for CI, and it moves when the
-#: simulator does.
-PROTOCOL: dict[str, Any] = {
-    "train_episodes": 4,
-    "train_t_max_s": 15.0,
-    "train_n_tasks": 100,
-    "bound_every": 0,
-    "eval_episodes": 1,
-    "eval_seed_base": 1_000_000,
-    "eval_bound": False,
-}
-POINTS: dict[str, dict[str, list[Any]]] = {
-    "tmax": {"t_max_values_s": [2.0, 5.0, 15.0], "n_tasks_values": [100]},
-    "load": {"t_max_values_s": [15.0], "n_tasks_values": [150, 200]},
-}
+# -- The check's protocol ------------------------------------------------------------------------
+#: Heuristics run the short train + t_max + load protocol of conf/experiment/regress_*.yaml
+#: (its one source, :func:`benchmarks.config.regress_protocol`): a short training (they do not
+#: learn; it exercises the loop) and a few t_max and load points, one evaluation episode each.
+#: Learners run regress_train.yaml with the training budget below.
 METRICS = ("sum_reward", "completion_rate", "avg_pass_at_100")
 #: Learners: training episodes at the paper point (t_max 15 s, 100 tasks). 40 is where every
 #: learner that learns within the committed 100-episode runs has moved well clear of its
@@ -95,10 +86,12 @@ BAND_QUANTILE = 0.99
 # ------------------------------------------------------------------------------------------------
 
 
-def agent_configs(names: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
-    """The agent configs of ``conf/agent`` (all, or ``names``)."""
-    paths = sorted((ROOT / "conf" / "agent").glob("*.yaml"))
-    configs = {p.stem: yaml.safe_load(p.read_text()) for p in paths}
+def agent_configs(
+    names: Sequence[str] | None = None, extra_config_dirs: Sequence[Path] = ()
+) -> dict[str, dict[str, Any]]:
+    """The agent configs of ``conf/agent`` and of each extra folder's ``agent/`` (all, or
+    ``names``)."""
+    configs = all_agent_configs(extra_config_dirs)
     if names:
         unknown = sorted(set(names) - set(configs))
         if unknown:
@@ -126,15 +119,17 @@ def run_benchmark(
 ) -> pd.DataFrame:
     """Run the check's protocol; return one row per (agent, seed, metric) with its value.
 
-    Heuristics run seed 0 of the short protocol (:data:`PROTOCOL`, :data:`POINTS`); learners
+    Heuristics run seed 0 of the short protocol (``conf/experiment/regress_*.yaml``); learners
     run a training of :func:`learner_episodes` episodes for each of ``seeds``.
     """
+    protocol = regress_protocol()
     rows = []
     for name, agent in agents.items():
         if learns(agent):
             for seed in seeds:
-                params = {**PROTOCOL, "name": "train", "train_episodes": learner_episodes(name),
-                          "t_max_values_s": [15.0], "n_tasks_values": [100]}  # fmt: skip
+                params = dataclasses.replace(
+                    protocol["train"], train_episodes=learner_episodes(name)
+                )
                 spec = validate(params, name, agent, env, seed, out_dir)
                 train = pd.read_csv(
                     execute(spec, log=lambda _m: None), float_precision="round_trip"
@@ -145,10 +140,7 @@ def run_benchmark(
             continue
         frames = {}
         for experiment in ("train", "tmax", "load"):
-            params = {**PROTOCOL, "name": experiment, **POINTS.get(experiment, {})}
-            params.setdefault("t_max_values_s", [15.0])
-            params.setdefault("n_tasks_values", [100])
-            spec = validate(params, name, agent, env, 0, out_dir)
+            spec = validate(protocol[experiment], name, agent, env, 0, out_dir)
             frames[experiment] = pd.read_csv(
                 execute(spec, log=lambda _m: None), float_precision="round_trip"
             )
@@ -330,6 +322,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--agent-config", action="append", default=[], metavar="NAME=PATH",
                         help="run agent NAME with the config in PATH instead of "
                              "conf/agent/NAME.yaml")  # fmt: skip
+    parser.add_argument("--config-dir", type=Path, action="append", default=[],
+                        help="also read agent configs from DIR/agent/ (as cloudedge-bench's "
+                             "--config-dir)")  # fmt: skip
     parser.add_argument("--reference", type=Path, default=REFERENCE)
     parser.add_argument("--tolerances", type=Path, default=TOLERANCES)
     parser.add_argument("--seeds-file", type=Path, default=SEEDS,
@@ -344,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(1)  # as the harness runs: one thread per run, reproducible
     try:
-        agents = _agent_overrides(agent_configs(names), args.agent_config)
+        agents = _agent_overrides(agent_configs(names, args.config_dir), args.agent_config)
         env = _env(args.env_override)
         with tempfile.TemporaryDirectory(prefix="regress-") as tmp:
             work = args.work_dir or Path(tmp)

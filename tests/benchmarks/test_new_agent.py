@@ -99,18 +99,12 @@ def test_a_toy_agent_runs_through_the_quick_pipeline(toy: Path, tmp_path: Path) 
     assert list(out.glob("policies/*/toy/seed=0/policy"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="benchmarks.regress (not this helper's file) reads agents from conf/agent only, "
-    "keeps a LEARNERS tuple and its own PROTOCOL (bound_every 0, now rejected): wire "
-    "benchmarks.config.regress_protocol() and agent capabilities at merge, then drop this mark",
-)
 def test_regress_takes_the_toy_agent_without_a_list(toy: Path, tmp_path: Path) -> None:
     reference = tmp_path / "reference.csv"
     for command in ("update", "check"):
         result = subprocess.run(
             [sys.executable, "-m", "benchmarks.regress", command, "--agents", "toy",
-             "--reference", str(reference)],
+             "--config-dir", str(toy), "--reference", str(reference)],
             cwd=ROOT, capture_output=True, text=True, timeout=600, env=_env(toy),
         )  # fmt: skip
         assert result.returncode == 0, result.stderr[-2000:]
