@@ -52,7 +52,13 @@ from benchmarks.store import (
     simulator_source_hash,
     text_sha256,
 )
-from cloudedge.config import ConfigError, ScenarioConfig, scenario_from_dict
+from cloudedge.config import (
+    ConfigError,
+    ScenarioConfig,
+    available_scenarios,
+    scenario_from_dict,
+    scenario_path,
+)
 from cloudedge.env import CloudEdgeEnv
 from cloudedge.profiles import available_profiles
 from cloudedge.trace import default_azure_code_trace_path
@@ -214,6 +220,14 @@ def git_commit() -> str:
         return "unknown"
 
 
+def _scenario_file(env_config: Mapping[str, Any]) -> str:
+    """`` (FILE)`` naming the shipped scenario YAML the env config came from, if any."""
+    name = env_config.get("name")
+    if isinstance(name, str) and name in available_scenarios():
+        return f" ({scenario_path(name)}, with this run's overrides)"
+    return ""
+
+
 def validate(
     experiment: ExperimentConfig | Mapping[str, Any],
     agent_name: str,
@@ -247,7 +261,7 @@ def validate(
             load_workload(scenario.replace(n_tasks=n))
         inputs = {str(p): file_sha256(p) for p in input_files(env_scenario)}
     except (ConfigError, ValueError, OSError) as err:
-        raise BenchError(f"env: {err}") from None
+        raise BenchError(f"env{_scenario_file(env_config)}: {err}") from None
     try:
         cls = agent_class(agent_config.get("_target_"))
     except ValueError as err:

@@ -94,7 +94,7 @@ def app(cfg: DictConfig) -> None:
             log_fn(f"{done} {cfg.experiment.name} runs complete in {experiment_dir}")
     except BenchError as err:
         print(f"cloudedge-bench: error: {err}", file=sys.stderr)
-        _remove_new_out_dir(Path(str(cfg.out_dir)))
+        _remove_what_this_run_made(Path(str(cfg.out_dir)))
         sys.exit(2)
 
 
@@ -102,12 +102,24 @@ def app(cfg: DictConfig) -> None:
 #: everything in it (Hydra's log folder, made before the config is checked) is this
 #: process's, and is removed so that bad input leaves nothing behind.
 _NEW_OUT_DIR: list[Path] = []
+#: The folders under an existing ``out_dir`` when this process started (set by :func:`main`):
+#: on bad input the log folders Hydra made since are removed, and only those.
+_EXISTING_DIRS: set[Path] = set()
 
 
-def _remove_new_out_dir(out_dir: Path) -> None:
-    if HydraConfig.get().mode == RunMode.RUN and out_dir.resolve() in _NEW_OUT_DIR:
-        logging.shutdown()  # close Hydra's run.log before its folder goes
-        shutil.rmtree(out_dir, ignore_errors=True)
+def _remove_what_this_run_made(out_dir: Path) -> None:
+    """On bad input, remove what Hydra created for this (single) run before the check."""
+    if HydraConfig.get().mode != RunMode.RUN:
+        return
+    logging.shutdown()  # close Hydra's run.log before its folder goes
+    top = out_dir.resolve()
+    if top in _NEW_OUT_DIR:
+        shutil.rmtree(top, ignore_errors=True)
+        return
+    made = Path(HydraConfig.get().runtime.output_dir).resolve()
+    while made != top and top in made.parents and made not in _EXISTING_DIRS:
+        shutil.rmtree(made, ignore_errors=True)
+        made = made.parent
 
 
 def main() -> None:
@@ -128,6 +140,8 @@ def main() -> None:
                 sys.exit(2)
     if not out_dir.exists():
         _NEW_OUT_DIR.append(out_dir.resolve())
+    else:  # its folders now, so that bad input can remove the log folders made after
+        _EXISTING_DIRS.update(p.resolve() for p in out_dir.rglob("*") if p.is_dir())
     app()
 
 

@@ -181,6 +181,24 @@ def test_bad_input_is_one_clear_error_and_writes_nothing(
     assert not list((out / "runs").rglob("metrics.csv")) if (out / "runs").exists() else True
 
 
+def test_bad_input_into_an_existing_out_dir_leaves_it_as_it_was(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    (out / "logs" / "earlier").mkdir(parents=True)
+    (out / "logs" / "earlier" / "run.log").write_text("an earlier run\n")
+
+    def tree() -> dict[str, str]:
+        return {
+            str(p.relative_to(out)): p.read_text() if p.is_file() else "/"
+            for p in sorted(out.rglob("*"))
+        }
+
+    before = tree()
+    result = bench(f"out_dir={out}", "agent=edge_first", "threads=-3", cwd=tmp_path, check=False)
+    assert result.returncode == 2
+    assert "threads = -3" in result.stderr
+    assert tree() == before  # Hydra's new log folders are gone, the earlier ones untouched
+
+
 def test_unwritable_out_dir_is_one_line(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
