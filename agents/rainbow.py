@@ -148,7 +148,7 @@ class RainbowAgent(TorchAgent):
         noisy_std=NON_NEGATIVE,
         torso_hidden_sizes=Range(1, integer=True, each=True),
         head_hidden_sizes=Range(1, integer=True, each=True),
-        learning_rate=Range(0.0, 1.0, low_open=True),
+        learning_rate=Range(0.0, 1.0),
         adam_eps=POSITIVE,
         batch_size=POSITIVE_INT,
         buffer_size=POSITIVE_INT,

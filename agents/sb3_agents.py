@@ -293,7 +293,7 @@ class PPOAgent(SB3Agent):
         n_epochs=POSITIVE_INT,
         gamma=PROBABILITY,
         gae_lambda=PROBABILITY,
-        learning_rate=Range(0.0, 1.0, low_open=True, schedule=True),
+        learning_rate=Range(0.0, 1.0, schedule=True),
         clip_range=Range(0.0, low_open=True, schedule=True),
         ent_coef=NON_NEGATIVE,
         vf_coef=NON_NEGATIVE,
@@ -313,7 +313,7 @@ class SACAgent(SB3Agent):
     capabilities = Capabilities(learns=True, paper_baseline=True, action_interface="box")
     hyperparameters = ranges(
         share_levels=SHARE_LEVELS,
-        learning_rate=Range(0.0, 1.0, low_open=True, schedule=True),
+        learning_rate=Range(0.0, 1.0, schedule=True),
         buffer_size=POSITIVE_INT,
         learning_starts=NON_NEGATIVE_INT,
         batch_size=POSITIVE_INT,
@@ -338,7 +338,7 @@ class QRDQNAgent(SB3Agent):
     capabilities = Capabilities(learns=True, action_interface="discrete")
     hyperparameters = ranges(
         share_levels=SHARE_LEVELS,
-        learning_rate=Range(0.0, 1.0, low_open=True, schedule=True),
+        learning_rate=Range(0.0, 1.0, schedule=True),
         batch_size=POSITIVE_INT,
         buffer_size=POSITIVE_INT,
         learning_starts=NON_NEGATIVE_INT,

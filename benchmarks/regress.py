@@ -67,9 +67,14 @@ LEARNER_TRAIN_EPISODES = 40
 #: Per-agent budgets where 40 episodes would cost too much (a budget, not a classification):
 #: AIF takes ~6 s per episode (its planner) and is near its final level after its 3 random
 #: seed episodes and 5 planned ones; SAC takes ~2-4 s per episode (one gradient step per env
-#: step) and does not improve on its initial policy within 100 episodes (results/train.csv:
-#: 3.0 -> 1.9), so more episodes would not make it learn.
+#: step), so 40 episodes x 3 seeds would add minutes to every CI run.
 LEARNER_TRAIN_EPISODES_BY_AGENT: dict[str, int] = {"aif": 8, "sac": 10}
+#: Learners a learning rate of 0 is not caught for at their budget above, with why (measured:
+#: ``pytest tests/benchmarks/test_regress.py -k degraded``, whose strict xfail fails the day one
+#: is caught). Catching SAC needs a larger budget than its 10 episodes (~2-4 s each).
+UNCAUGHT_AT_BUDGET: dict[str, str] = {
+    "sac": "SAC at 10 episodes: a learning rate of 0 stays within its band",
+}
 #: The training seeds the check runs per learner (each a full training at the budget above).
 LEARNER_SEEDS: tuple[int, ...] = (0, 1, 2)
 #: Seeds per learner that ``calibrate`` runs to measure the spread the bands come from.

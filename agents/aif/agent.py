@@ -307,7 +307,7 @@ class AIFAgent(Agent):
         min_logvar=Range(-20.0, 0.0),
         max_logvar=Range(-20.0, 5.0),
         margin_scale=POSITIVE,
-        learning_rate=Range(0.0, 1.0, low_open=True),
+        learning_rate=Range(0.0, 1.0),
         adam_eps=POSITIVE,
         batch_size=POSITIVE_INT,
         n_train_epochs=POSITIVE_INT,
