@@ -352,6 +352,19 @@ class _StateAware(_CapacityAware):
         shares = (min(compute, float(remaining[0])), min(bandwidth, float(remaining[1])), memory)
         return {"server": server, "share": np.array(shares, np.float32)}
 
+    def grant_on_best_server(
+        self, observation: np.ndarray, info: Mapping[str, Any], grants: np.ndarray
+    ) -> Action:
+        """Grant ``grants[j]`` (compute, bandwidth shares per server j) on the feasible server
+        with the best predicted reward at its grant; refuse when none is predicted to meet
+        t_max (the task would only hold resources until then)."""
+        latency = self.predicted_latency_s(observation, grants[:, 0], grants[:, 1])
+        reward = self.predicted_reward(latency, self.feasible(info, self.n_servers))
+        if not np.isfinite(reward).any():
+            return refuse()
+        server = int(np.argmax(reward))
+        return self.grant(observation, server, grants[server, 0], grants[server, 1])
+
 
 #: The action that refuses a task: no memory fails it at admission, holding nothing.
 def refuse(server: int = 0) -> Action:
@@ -370,13 +383,7 @@ class FairShareAgent(_StateAware):
     capabilities = Capabilities()  # a reference: no learning, reads only its observation
 
     def act(self, observation: np.ndarray, info: Mapping[str, Any]) -> Action:
-        shares = self.fair_shares(observation)
-        latency = self.predicted_latency_s(observation, shares[:, 0], shares[:, 1])
-        reward = self.predicted_reward(latency, self.feasible(info, self.n_servers))
-        if not np.isfinite(reward).any():
-            return refuse()
-        server = int(np.argmax(reward))
-        return self.grant(observation, server, shares[server, 0], shares[server, 1])
+        return self.grant_on_best_server(observation, info, self.fair_shares(observation))
 
 
 class BestServerAgent(_StateAware):
@@ -405,14 +412,8 @@ class BestServerAgent(_StateAware):
         self.grant_fraction = float(grant_fraction)
 
     def act(self, observation: np.ndarray, info: Mapping[str, Any]) -> Action:
-        remaining = self.view.remaining(observation)
-        grants = self.grant_fraction * remaining[:, :2]
-        latency = self.predicted_latency_s(observation, grants[:, 0], grants[:, 1])
-        reward = self.predicted_reward(latency, self.feasible(info, self.n_servers))
-        if not np.isfinite(reward).any():
-            return refuse()
-        server = int(np.argmax(reward))
-        return self.grant(observation, server, grants[server, 0], grants[server, 1])
+        grants = self.grant_fraction * self.view.remaining(observation)[:, :2]
+        return self.grant_on_best_server(observation, info, grants)
 
 
 class KVAdmissionAgent(_StateAware):

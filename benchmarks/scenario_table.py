@@ -25,20 +25,13 @@ import yaml
 
 from agents.base import agent_capabilities, make_agent, start_episode
 from agents.bound import episode_upper_bound
+from benchmarks.config import agent_names
 from cloudedge.config import available_scenarios, load_scenario
 from cloudedge.env import CloudEdgeEnv
 
 ROOT = Path(__file__).resolve().parents[1]
-REFERENCES = (
-    "random",
-    "round_robin",
-    "greedy_latency",
-    "edge_first",
-    "fair_share",
-    "best_server",
-    "kv_admission",
-    "one_step_preview",
-)
+#: The references: every agent that does not learn (privileged ones included, flagged by name).
+REFERENCES = tuple(agent_names(lambda c: not c.learns))
 
 
 def scenario_names() -> list[str]:

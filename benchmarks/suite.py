@@ -34,19 +34,9 @@ from cloudedge.config import available_scenarios, load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 
-#: The suite's scenarios (cloudedge/scenarios/env/<name>.yaml); see each file's opening comment.
-SUITE_SCENARIOS = (
-    "paper",
-    "dynamic_poisson",
-    "dynamic_trace",
-    "tight_deadline",
-    "queueing",
-    "overload",
-    "bandwidth_bound",
-    "heterogeneous",
-    "azure_a100_3090",
-    "humaneval_a100_3090",
-)
+#: The suite's scenarios: every shipped one (cloudedge/scenarios/env/<name>.yaml; each file's
+#: opening comment says what makes the decision hard there), so a new scenario file joins it.
+SUITE_SCENARIOS = tuple(available_scenarios())
 
 #: Environment steps (decisions) each agent trains for on every scenario: train_episodes is
 #: ceil(steps / n_tasks), the same steps for every learner. "full": 10,000 steps, 100 paper
@@ -59,17 +49,9 @@ TRAIN_ENV_STEPS = {"full": 10_000, "quick": 300}
 #: seconds; the full suite evaluates at each scenario's own n_tasks).
 QUICK_EVAL_N_TASKS = 50
 
-#: Agents of the quick suite: the references and the paper's agent.
-QUICK_AGENTS = (
-    "random",
-    "round_robin",
-    "greedy_latency",
-    "edge_first",
-    "fair_share",
-    "best_server",
-    "kv_admission",
-    "aif",
-)
+#: Agents of the quick suite: the deployable references (neither learning nor privileged) and
+#: the paper's agent.
+QUICK_AGENTS = (*agent_names(lambda c: not c.learns and not c.privileged), "aif")
 
 
 def all_agents() -> list[str]:

@@ -13,34 +13,16 @@ import cloudedge
 from agents.base import make_agent, start_episode
 from agents.bound import episode_upper_bound
 from benchmarks.config import register_configs
+from benchmarks.scenario_table import REFERENCES as SCENARIO_TABLE_REFERENCES
 from benchmarks.scenario_table import play
+from benchmarks.suite import SUITE_SCENARIOS
 from cloudedge.config import SCENARIO_DIR, ScenarioConfig, load_scenario_yaml, scenario_from_dict
 from cloudedge.metrics import TaskStatus
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV_DIR = SCENARIO_DIR
-SUITE = [
-    "paper",
-    "dynamic_poisson",
-    "dynamic_trace",
-    "tight_deadline",
-    "queueing",
-    "overload",
-    "bandwidth_bound",
-    "heterogeneous",
-    "azure_a100_3090",
-    "humaneval_a100_3090",
-]
-REFERENCES = [
-    "random",
-    "round_robin",
-    "greedy_latency",
-    "edge_first",
-    "fair_share",
-    "best_server",
-    "kv_admission",
-    "one_step_preview",
-]
+SUITE = list(SUITE_SCENARIOS)
+REFERENCES = list(SCENARIO_TABLE_REFERENCES)
 
 
 def hydra_env(overrides: list[str]) -> ScenarioConfig:
