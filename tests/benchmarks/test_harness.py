@@ -103,7 +103,7 @@ def test_quick_train_tmax_load_sweep_end_to_end(tmp_path: Path) -> None:
         "fig5_load.png",
         "bound_fraction.png",
     }
-    assert "| claim (He et al., Sec. V) |" in (results / "README.md").read_text()
+    assert "| claim (He et al., Sec. V; " in (results / "README.md").read_text()
     assert (results / "summary.csv").read_text().startswith("experiment,agent,")
 
 
@@ -156,7 +156,10 @@ def test_complete_runs_are_skipped_and_killed_runs_resume(tmp_path: Path) -> Non
         (["seed=abc"], "could not be converted to Integer"),
         (["experiment.train_t_max_s=0"], "train_t_max_s = 0.0: allowed > 0"),
         (["experiment.train_n_tasks=0"], "train_n_tasks = 0: allowed >= 1"),
-        (["env.t_max_s=-1"], "env: t_max_s = -1"),
+        (
+            ["env.t_max_s=-1"],
+            "paper.yaml, with this run's overrides): t_max_s = -1 is out of range",
+        ),
         (["experiment=tmax", "experiment.t_max_values_s=[0.0]"], "each allowed > 0"),
         (["+agent.bogus=1"], "unexpected keyword argument 'bogus'"),
         (
