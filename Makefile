@@ -43,16 +43,18 @@ regress: $(STAMP)
 regress-update: $(STAMP)
 	$(BIN)/python -m benchmarks.regress update
 
-# The scenario suite (cloudedge/scenarios/env/*.yaml, benchmarks/suite.py): every agent x every scenario x 5
-# seeds, scored as a fraction of each episode's upper bound, then rliable aggregates.
+# The scenario suite (cloudedge/scenarios/env/*.yaml, benchmarks/suite.py): every agent x every
+# scenario x 5 seeds in 2 worker processes, scored as a fraction of each episode's upper bound;
+# runs under outputs/suite/ (a rerun resumes), tables, figures and rliable aggregates into the
+# committed results/suite/ (named here: nothing else writes it).
 benchmark: $(STAMP)
-	$(BIN)/python -m benchmarks.suite
-	$(BIN)/python scripts/suite_stats.py --scores outputs/suite/scores.csv --dest outputs/suite/stats
+	$(BIN)/python -m benchmarks.suite --jobs 2
+	$(BIN)/python scripts/suite_stats.py --scores outputs/suite/scores.csv --runs outputs/suite --dest results/suite --command "make benchmark"
 
 # The suite at a smoke-test budget (references + AIF, 2 seeds, 50-task evaluation episodes).
 benchmark-quick: $(STAMP)
-	$(BIN)/python -m benchmarks.suite --quick
-	$(BIN)/python scripts/suite_stats.py --scores outputs/suite_quick/scores.csv --dest outputs/suite_quick/stats
+	$(BIN)/python -m benchmarks.suite --quick --jobs 2
+	$(BIN)/python scripts/suite_stats.py --scores outputs/suite_quick/scores.csv --runs outputs/suite_quick --dest outputs/suite_quick/stats --command "make benchmark-quick"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info

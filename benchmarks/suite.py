@@ -12,24 +12,38 @@ episodes of ``sum_reward / upper_bound``. Aggregates: ``scripts/suite_stats.py``
     python -m benchmarks.suite --quick                      # make benchmark-quick
     python -m benchmarks.suite                              # make benchmark
     python -m benchmarks.suite --agents round_robin aif --scenarios queueing --seeds 0 1
+    python -m benchmarks.suite --jobs 2                     # two worker processes
+
+Parallel runs (``--jobs N``): first one run per scenario (it computes that scenario's bounds
+on the held-out episodes, which every other run of the scenario reads from the cache), then
+every other (scenario, agent, seed) in a pool of N worker processes, learners first (they take
+longest). Workers die with the suite (:mod:`benchmarks.lifecycle`); the scores are the same as
+a serial run's, since each run depends only on its own config and seed.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
+import multiprocessing
+import os
 import sys
 import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
+from benchmarks import lifecycle
 from benchmarks.config import agent_names, register_configs
 from benchmarks.harness import BenchError
 from benchmarks.run import run_from_config
-from benchmarks.store import verify_run
+from benchmarks.store import atomic_write_text, verify_run
 from cloudedge.config import available_scenarios, load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,12 +52,14 @@ ROOT = Path(__file__).resolve().parents[1]
 #: opening comment says what makes the decision hard there), so a new scenario file joins it.
 SUITE_SCENARIOS = tuple(available_scenarios())
 
-#: Environment steps (decisions) each agent trains for on every scenario: train_episodes is
-#: ceil(steps / n_tasks), the same steps for every learner. "full": 10,000 steps, 100 paper
-#: episodes, the budget of the paper reproduction's train experiment (conf/experiment/train.yaml);
-#: not yet checked against where each learner's curve flattens on every scenario. "quick": a
-#: smoke test of the pipeline.
-TRAIN_ENV_STEPS = {"full": 10_000, "quick": 300}
+#: Environment steps (decisions) each learner trains for on every scenario: train_episodes is
+#: ceil(steps / n_tasks), the same steps for every learner (references play one episode).
+#: "full": 5,000 steps (50 paper episodes): the largest budget that keeps ``make benchmark``
+#: (all 14 agents x 10 scenarios x 5 seeds, 2 jobs) within its 120 minutes on the 2-core
+#: reference machine, SAC and AIF costing ~12-14 ms a step; the learning curves at this budget
+#: are in results/suite/ (``learning_curves.png``) and show which learners are still rising.
+#: "quick": a smoke test of the pipeline.
+TRAIN_ENV_STEPS = {"full": 5_000, "quick": 300}
 
 #: Tasks per evaluation episode in the quick suite (the bound of 200-task episodes costs tens of
 #: seconds; the full suite evaluates at each scenario's own n_tasks).
@@ -52,6 +68,11 @@ QUICK_EVAL_N_TASKS = 50
 #: Agents of the quick suite: the deployable references (neither learning nor privileged) and
 #: the paper's agent.
 QUICK_AGENTS = (*agent_names(lambda c: not c.learns and not c.privileged), "aif")
+
+
+def learners() -> frozenset[str]:
+    """The agents that learn (they get the step budget; the others play one episode)."""
+    return frozenset(agent_names(lambda c: c.learns))
 
 
 def all_agents() -> list[str]:
@@ -65,11 +86,29 @@ def _compose(overrides: list[str]) -> DictConfig:
         return compose(config_name="config", overrides=overrides)
 
 
-def run_one(scenario: str, agent: str, seed: int, out_dir: Path, quick: bool, log=print) -> Path:
-    """Train then evaluate one (scenario, agent, seed); return the evaluation CSV."""
+def run_one(
+    scenario: str,
+    agent: str,
+    seed: int,
+    out_dir: Path,
+    quick: bool,
+    log=print,
+    quick_eval_n_tasks: int | None = None,
+    train_env_steps: int | None = None,
+) -> Path:
+    """Train then evaluate one (scenario, agent, seed); return the evaluation CSV.
+
+    :param train_env_steps: the learners' budget (default :data:`TRAIN_ENV_STEPS`).
+
+    :param quick_eval_n_tasks: tasks per evaluation episode in the quick suite (default
+        :data:`QUICK_EVAL_N_TASKS`).
+    """
     env = load_scenario(scenario)
-    n_tasks = min(env.n_tasks, QUICK_EVAL_N_TASKS) if quick else env.n_tasks
-    budget = TRAIN_ENV_STEPS["quick" if quick else "full"]
+    cap = QUICK_EVAL_N_TASKS if quick_eval_n_tasks is None else quick_eval_n_tasks
+    n_tasks = min(env.n_tasks, cap) if quick else env.n_tasks
+    # References do not learn: one training episode (the harness's train stage) is all they need.
+    steps = train_env_steps or TRAIN_ENV_STEPS["quick" if quick else "full"]
+    budget = steps if agent in learners() else env.n_tasks
     common = [
         f"env={scenario}",
         f"agent={agent}",
@@ -108,6 +147,86 @@ def collect(out_dir: Path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+#: One unit of the suite: (scenario, agent, seed).
+Unit = tuple[str, str, int]
+
+
+def _worker_init() -> None:
+    lifecycle.die_with_parent()
+
+
+def _run_unit(
+    unit: Unit, out_dir: Path, quick: bool, quick_eval_n_tasks: int, train_env_steps: int | None
+) -> Unit:
+    run_one(*unit, out_dir, quick, lambda *a, **k: None, quick_eval_n_tasks, train_env_steps)
+    return unit
+
+
+def run_units(
+    units: list[Unit],
+    out_dir: Path,
+    quick: bool,
+    jobs: int,
+    log: Callable[[str], None] = print,
+    train_env_steps: int | None = None,
+) -> None:
+    """Run every unit: serially when ``jobs == 1``, else in ``jobs`` worker processes.
+
+    In parallel, each scenario's first unit runs first (it computes the scenario's bounds),
+    then the rest in the given order.
+    """
+    if jobs == 1:
+        for unit in units:
+            run_one(*unit, out_dir, quick, train_env_steps=train_env_steps)
+        return
+    # Read here, in the parent: a spawned worker re-imports this module with its defaults.
+    run = partial(
+        _run_unit,
+        out_dir=out_dir,
+        quick=quick,
+        quick_eval_n_tasks=QUICK_EVAL_N_TASKS,
+        train_env_steps=train_env_steps,
+    )
+    first: dict[str, Unit] = {}
+    for unit in units:
+        first.setdefault(unit[0], unit)
+    rest = [u for u in units if u not in first.values()]
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_init) as pool:
+        for phase in (list(first.values()), rest):
+            for done in pool.map(run, phase):
+                log(f"suite: done {done[0]} {done[1]} seed={done[2]}")
+
+
+def wall_times(out_dir: Path) -> pd.DataFrame:
+    """Per (scenario, agent, seed): the wall seconds of its train and evaluation runs (run.json)."""
+    rows = []
+    for stage in ("train", "tmax"):
+        for meta in sorted(out_dir.glob(f"*/runs/*/{stage}/*/seed=*/run.json")):
+            run = json.loads(meta.read_text())
+            rows.append(
+                {
+                    "scenario": meta.parents[5].name,
+                    "agent": run["agent"],
+                    "seed": int(run["seed"]),
+                    "stage": stage,
+                    "wall_s": float(run["wall_s"]),
+                }
+            )
+    if not rows:
+        return pd.DataFrame(columns=["scenario", "agent", "seed", "train_s", "eval_s"])
+    table = pd.DataFrame(rows).pivot_table(
+        index=["scenario", "agent", "seed"], columns="stage", values="wall_s"
+    )
+    table = table.rename(columns={"train": "train_s", "tmax": "eval_s"}).reset_index()
+    return table.reindex(columns=["scenario", "agent", "seed", "train_s", "eval_s"])
+
+
+def units_of(scenarios: Iterable[str], agents: Iterable[str], seeds: Iterable[int]) -> list[Unit]:
+    """Every (scenario, agent, seed), scenario-major (the serial suite's order)."""
+    return [(sc, ag, se) for sc in scenarios for ag in agents for se in seeds]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="the smoke-test budget")
@@ -115,25 +234,52 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--agents", nargs="*", default=None)
     parser.add_argument("--scenarios", nargs="*", default=list(SUITE_SCENARIOS))
     parser.add_argument("--seeds", nargs="*", type=int, default=None)
+    parser.add_argument(
+        "--jobs", type=int, default=1, help="worker processes (>= 1; 1 runs in this process)"
+    )
+    parser.add_argument(
+        "--train-env-steps",
+        type=int,
+        default=None,
+        help="each learner's environment steps per scenario (>= 1; default: TRAIN_ENV_STEPS)",
+    )
     args = parser.parse_args(argv)
+    if args.jobs < 1:
+        parser.error(f"--jobs = {args.jobs}: allowed >= 1")
+    if args.train_env_steps is not None and args.train_env_steps < 1:
+        parser.error(f"--train-env-steps = {args.train_env_steps}: allowed >= 1")
+    steps = args.train_env_steps or TRAIN_ENV_STEPS["quick" if args.quick else "full"]
     out_dir = args.out_dir or ROOT / "outputs" / ("suite_quick" if args.quick else "suite")
     agents = args.agents or (list(QUICK_AGENTS) if args.quick else all_agents())
+    unknown_agents = sorted(set(agents) - set(agent_names()))
+    if unknown_agents:
+        parser.error(f"unknown agent(s) {unknown_agents}: allowed {agent_names()}")
     seeds = args.seeds if args.seeds is not None else ([0, 1] if args.quick else [0, 1, 2, 3, 4])
     unknown = sorted(set(args.scenarios) - set(available_scenarios()))
     if unknown:
         parser.error(f"unknown scenario(s) {unknown}: allowed {available_scenarios()}")
     started = time.perf_counter()
     try:
-        for scenario in args.scenarios:
-            for agent in agents:
-                for seed in seeds:
-                    run_one(scenario, agent, seed, out_dir, args.quick)
+        units = units_of(args.scenarios, agents, seeds)
+        run_units(units, out_dir, args.quick, args.jobs, train_env_steps=steps)
     except BenchError as err:
         print(f"suite: error: {err}", file=sys.stderr)
         raise SystemExit(2) from None
     scores = collect(out_dir)
     scores.to_csv(out_dir / "scores.csv", index=False)
+    wall_times(out_dir).to_csv(out_dir / "wall_times.csv", index=False)
     wall = time.perf_counter() - started
+    record = {
+        "wall_s": round(wall, 1),
+        "jobs": args.jobs,
+        "cpus": os.cpu_count(),
+        "train_env_steps": steps,
+        "seeds": seeds,
+        "agents": agents,
+        "scenarios": args.scenarios,
+        "quick": args.quick,
+    }
+    atomic_write_text(out_dir / "suite.json", json.dumps(record, indent=2) + "\n")
     print(f"suite: {len(scores)} runs scored -> {out_dir / 'scores.csv'} ({wall / 60:.1f} min)")
 
 

@@ -8,8 +8,15 @@ sum_reward / upper bound) and writes into ``--dest``:
   scenarios; runs are resampled within each);
 * ``per_scenario.csv``: per scenario and agent, mean score and its bootstrap CI, and the rank;
 * ``probability_of_improvement.csv``: P(X > Y) of ``--focus`` (AIF) over each other agent, CI;
+* ``focus_vs_references.csv``: per scenario, ``--focus``'s mean score minus the best deployable
+  reference's (agents that neither learn nor are privileged), with a bootstrap CI and a verdict
+  (holds: the whole CI is >= 0; does not hold: the whole CI is < 0; inconclusive otherwise);
 * figures: ``suite_scores.png`` (per-scenario scores with CIs), ``performance_profile.png``
-  (fraction of runs above each score tau) and ``probability_of_improvement.png``.
+  (fraction of runs above each score tau) and ``probability_of_improvement.png``;
+* with ``--runs`` (the suite's out_dir): ``learning_curves.csv`` / ``.png`` (each learner's
+  training sum reward per episode, mean over seeds, per scenario) and ``wall_times.csv``
+  (seconds per run: train and evaluation stages, from each run's ``run.json``);
+* ``README.md``: the tables above in prose order, with the command and commit given.
 
 Runs are the seeds; an agent must have the same seeds on every scenario (rliable's matrix is
 runs x tasks).
@@ -20,7 +27,10 @@ runs x tasks).
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib
@@ -31,6 +41,8 @@ import numpy as np
 import pandas as pd
 from rliable import library as rly
 from rliable import metrics
+
+from benchmarks.store import atomic_write_text
 
 # rliable 1.2.0 passes a RandomState to arch, which warns that the argument is deprecated.
 warnings.filterwarnings("ignore", message="random_state is deprecated", category=FutureWarning)
@@ -188,26 +200,274 @@ def plot_all(
     return written
 
 
+def references(agents: list[str]) -> list[str]:
+    """The deployable references among ``agents``: neither learning nor privileged."""
+    from benchmarks.config import agent_names
+
+    deployable = set(agent_names(lambda c: not c.learns and not c.privileged))
+    return [a for a in agents if a in deployable]
+
+
+def focus_vs_references(
+    matrices: dict[str, np.ndarray], scenarios: list[str], focus: str
+) -> pd.DataFrame:
+    """Per scenario: ``focus``'s mean score minus the best deployable reference's.
+
+    The best reference is the one with the highest mean on that scenario; the CI resamples
+    both agents' runs independently (percentile bootstrap, ``REPS`` draws).
+    """
+    refs = [a for a in references(list(matrices)) if a != focus]
+    rng = np.random.RandomState(RANDOM_STATE)
+    rows = []
+    for m, scenario in enumerate(scenarios):
+        best = max(refs, key=lambda a: matrices[a][:, m].mean())
+        x, y = matrices[focus][:, m], matrices[best][:, m]
+        boot = x[rng.randint(0, x.size, size=(REPS, x.size))].mean(axis=1) - y[
+            rng.randint(0, y.size, size=(REPS, y.size))
+        ].mean(axis=1)
+        low, high = np.percentile(boot, [2.5, 97.5])
+        verdict = "holds" if low >= 0 else "does not hold" if high < 0 else "inconclusive"
+        rows.append(
+            {"scenario": scenario, "focus": focus, "best_reference": best,
+             "focus_score": x.mean(), "reference_score": y.mean(), "margin": x.mean() - y.mean(),
+             "low": low, "high": high, "verdict": verdict}
+        )  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def learning_curves(runs: Path) -> pd.DataFrame:
+    """Per scenario, learner and training episode: the mean and count over seeds of the
+    training sum reward (the suite's train CSVs, verified first)."""
+    from benchmarks.config import agent_names
+    from benchmarks.store import verify_run
+
+    learners = set(agent_names(lambda c: c.learns))
+    frames = []
+    # <runs>/<scenario>/runs/<env>-<hash>/train/<agent>/seed=<s>/metrics.csv
+    for csv in sorted(runs.glob("*/runs/*/train/*/seed=*/metrics.csv")):
+        if csv.parents[1].name not in learners:  # references play one episode: no curve
+            continue
+        frame = pd.DataFrame(verify_run(csv.parent))
+        frames.append(frame.assign(scenario=csv.parents[5].name))
+    if not frames:
+        return pd.DataFrame(columns=["scenario", "agent", "episode", "sum_reward", "seeds"])
+    train = pd.concat(frames, ignore_index=True)
+    curves = train.groupby(["scenario", "agent", "episode"])["sum_reward"].agg(["mean", "count"])
+    return curves.rename(columns={"mean": "sum_reward", "count": "seeds"}).reset_index()
+
+
+def late_gain(curves: pd.DataFrame) -> pd.DataFrame:
+    """Per scenario and learner: how much the curve still rises at the end of the budget, as
+    (mean of the last fifth of episodes - mean of the fifth before) / |mean of the last fifth|.
+    Above ~0.02 the learner was still improving when its budget ran out."""
+    rows = []
+    for (scenario, agent), frame in curves.groupby(["scenario", "agent"]):
+        reward = frame.sort_values("episode")["sum_reward"].to_numpy()
+        fifth = max(1, reward.size // 5)
+        last, before = reward[-fifth:].mean(), reward[-2 * fifth : -fifth].mean()
+        gain = (last - before) / abs(last) if last else np.nan
+        rows.append({"scenario": scenario, "agent": agent, "episodes": reward.size,
+                     "last_fifth": last, "fifth_before": before, "late_gain": gain})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def plot_curves(curves: pd.DataFrame, dest: Path) -> Path:
+    """One panel per scenario: each learner's mean training sum reward per episode."""
+    scenarios = sorted(curves["scenario"].unique())
+    cols = min(5, len(scenarios))
+    rows = -(-len(scenarios) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.6 * rows), squeeze=False)
+    for ax, scenario in zip(axes.flat, scenarios, strict=False):
+        for agent, frame in curves[curves["scenario"] == scenario].groupby("agent"):
+            ax.plot(frame["episode"], frame["sum_reward"], label=agent, linewidth=1)
+        ax.set_title(scenario, fontsize="small")
+        ax.tick_params(labelsize="x-small")
+    for ax in axes.flat[len(scenarios) :]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize="x-small")
+    fig.supxlabel("training episode")
+    fig.supylabel("sum reward (mean over seeds)")
+    fig.tight_layout()
+    path = dest / "learning_curves.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], capture_output=True,
+                             text=True, check=True)  # fmt: skip
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return out.stdout.strip()
+
+
+def _cell(row: pd.Series) -> str:
+    return f"{row['score']:.3f} [{row['low']:.3f}, {row['high']:.3f}]"
+
+
+def write_readme(
+    dest: Path,
+    command: str,
+    aggregates_table: pd.DataFrame,
+    per: pd.DataFrame,
+    versus: pd.DataFrame,
+    gains: pd.DataFrame | None,
+    walls: pd.DataFrame | None,
+    figures: list[Path],
+    run_record: Sequence[str] = (),
+) -> Path:
+    """``dest/README.md``: every table of this script, generated (never edited by hand)."""
+    lines = [
+        "# Scenario suite",
+        "",
+        "Generated by `scripts/suite_stats.py`; do not edit by hand.",
+        "",
+        f"- Command: `{command}`",
+        f"- Commit: `{_commit()}`",
+        "- Score: sum reward / the episode's clairvoyant upper bound (`agents/bound.py`), mean "
+        "over each run's held-out evaluation episodes; runs are seeds. CIs: 95% bootstrap.",
+        "",
+        *run_record,
+        "## Per-scenario ranking",
+        "",
+    ]
+    for scenario, frame in per.groupby("scenario", sort=True):
+        ranked = frame.sort_values(["rank", "agent"])
+        cells = "; ".join(
+            f"{int(r['rank'])}. {r['agent']} {_cell(r)}" for _, r in ranked.iterrows()
+        )
+        lines.append(f"- **{scenario}**: {cells}")
+    if not versus.empty:
+        focus = versus["focus"].iloc[0]
+        lines += [
+            "",
+            f"## {focus} against the best deployable reference, per scenario",
+            "",
+            "Verdict: *holds* when the margin's whole CI is >= 0, *does not hold* when it is "
+            "< 0, *inconclusive* otherwise.",
+            "",
+            f"| scenario | {focus} | best reference | margin [95% CI] | verdict |",
+            "|---|---|---|---|---|",
+        ]
+        for _, r in versus.iterrows():
+            lines.append(
+                f"| {r['scenario']} | {r['focus_score']:.3f} | {r['best_reference']} "
+                f"{r['reference_score']:.3f} | {r['margin']:+.3f} [{r['low']:+.3f}, "
+                f"{r['high']:+.3f}] | {r['verdict']} |"
+            )
+    lines += [
+        "",
+        "## Across scenarios (rliable, stratified bootstrap)",
+        "",
+        "| agent | IQM [95% CI] | mean | optimality gap |",
+        "|---|---|---|---|",
+    ]
+    for _, r in aggregates_table.iterrows():
+        lines.append(
+            f"| {r['agent']} | {r['iqm']:.3f} [{r['iqm_low']:.3f}, {r['iqm_high']:.3f}] | "
+            f"{r['mean']:.3f} | {r['optimality_gap']:.3f} |"
+        )
+    if gains is not None and not gains.empty:
+        table = gains.pivot_table(index="agent", columns="scenario", values="late_gain")
+        lines += [
+            "",
+            "## Are the learners still improving at the budget?",
+            "",
+            "Late gain: (mean training sum reward of the last fifth of episodes - that of the "
+            "fifth before) / the last fifth's; above ~0.02 the curve was still rising when the "
+            "budget ran out (`learning_curves.png`).",
+            "",
+            "| agent | " + " | ".join(table.columns) + " |",
+            "|---|" + "---|" * len(table.columns),
+        ]
+        for agent, row in table.iterrows():
+            lines.append(f"| {agent} | " + " | ".join(f"{v:+.3f}" for v in row) + " |")
+    if walls is not None and not walls.empty:
+        per_agent = walls.groupby("agent")[["train_s", "eval_s"]].agg(["mean", "max"])
+        lines += [
+            "",
+            "## Wall time per run (s, this machine, 2 jobs)",
+            "",
+            "One run = one (scenario, agent, seed): training at the suite's budget, then "
+            "evaluation with the bounds (cached per scenario, so the first run of a scenario "
+            "pays for them). Use these to size cluster jobs.",
+            "",
+            "| agent | train mean | train max | eval mean | eval max |",
+            "|---|---|---|---|---|",
+        ]
+        for agent, r in per_agent.iterrows():
+            lines.append(
+                f"| {agent} | {r[('train_s', 'mean')]:.1f} | {r[('train_s', 'max')]:.1f} | "
+                f"{r[('eval_s', 'mean')]:.1f} | {r[('eval_s', 'max')]:.1f} |"
+            )
+    lines += ["", "## Figures", "", *[f"![{f.stem}]({f.name})" for f in figures]]
+    path = dest / "README.md"
+    atomic_write_text(path, "\n".join(lines) + "\n")
+    return path
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scores", type=Path, default=Path("outputs/suite/scores.csv"))
     parser.add_argument("--dest", type=Path, default=Path("outputs/suite/stats"))
     parser.add_argument("--focus", default="aif", help="the agent whose P(X > Y) is reported")
+    parser.add_argument(
+        "--runs", type=Path, default=None, help="the suite's out_dir: adds curves and wall times"
+    )
+    parser.add_argument("--command", default="make benchmark",
+                        help="the command that produced the scores, for the README")  # fmt: skip
     args = parser.parse_args(argv)
     if not args.scores.is_file():
         parser.error(f"--scores {args.scores}: no such file (run python -m benchmarks.suite)")
+    if args.runs is not None and not args.runs.is_dir():
+        parser.error(f"--runs {args.runs}: no such folder (the suite's out_dir)")
     scores = pd.read_csv(args.scores)
     matrices, scenarios = score_matrices(scores)
     args.dest.mkdir(parents=True, exist_ok=True)
-    aggregates(matrices).to_csv(args.dest / "aggregates.csv", index=False)
+    agg = aggregates(matrices)
+    agg.to_csv(args.dest / "aggregates.csv", index=False)
     per = per_scenario(matrices, scenarios)
     per.to_csv(args.dest / "per_scenario.csv", index=False)
     poi = pd.DataFrame(columns=["x", "y", "probability", "low", "high"])
+    versus = pd.DataFrame()
     if args.focus in matrices:
         poi = probability_of_improvement(matrices, args.focus)[0]
+        if [a for a in references(list(matrices)) if a != args.focus]:
+            versus = focus_vs_references(matrices, scenarios, args.focus)
     poi.to_csv(args.dest / "probability_of_improvement.csv", index=False)
+    versus.to_csv(args.dest / "focus_vs_references.csv", index=False)
     figures = plot_all(matrices, scenarios, per, poi, args.focus, args.dest)
-    print(f"wrote {args.dest}: aggregates.csv, per_scenario.csv, probability_of_improvement.csv, "
+    gains = walls = None
+    if args.runs is not None:
+        from benchmarks.suite import wall_times
+
+        curves = learning_curves(args.runs)
+        curves.to_csv(args.dest / "learning_curves.csv", index=False)
+        gains = late_gain(curves)
+        gains.to_csv(args.dest / "late_gain.csv", index=False)
+        if not curves.empty:
+            figures.append(plot_curves(curves, args.dest))
+        walls = wall_times(args.runs)
+        walls.to_csv(args.dest / "wall_times.csv", index=False)
+    record: list[str] = []
+    if args.runs is not None and (args.runs / "suite.json").is_file():
+        meta = json.loads((args.runs / "suite.json").read_text())
+        total = walls["train_s"].sum() + walls["eval_s"].sum() if walls is not None else 0.0
+        record = [
+            f"- Budget: {meta['train_env_steps']} environment steps per learner per scenario "
+            f"(references play one episode); seeds {meta['seeds']}.",
+            f"- Wall time of the invocation that finished the runs: {meta['wall_s'] / 60:.1f} min "
+            f"with {meta['jobs']} jobs on {meta['cpus']} CPUs (a resumed invocation counts only "
+            f"what it ran); sum of every run's wall time: {total / 60:.1f} min.",
+            "",
+        ]
+    if args.dest.resolve() != args.scores.parent.resolve():
+        atomic_write_text(args.dest / "scores.csv", scores.to_csv(index=False))
+    readme = write_readme(args.dest, args.command, agg, per, versus, gains, walls, figures, record)
+    print(f"wrote {args.dest}: {readme.name}, aggregates.csv, per_scenario.csv, "
+          f"probability_of_improvement.csv, focus_vs_references.csv, "
           f"{', '.join(p.name for p in figures)}")  # fmt: skip
 
 

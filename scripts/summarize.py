@@ -294,6 +294,7 @@ def write_readme(results: Path, summary: pd.DataFrame, command: str, commit: str
             lines.append(
                 f"| {r['agent']} | {r['iqm']:.3f} | [{r['ci_low']:.3f}, {r['ci_high']:.3f}] |"
             )
+    lines += _suite_section(results / "suite")
     for experiment, title in (
         ("train", "Training (last 10% of episodes)"),
         ("tmax", "Deadline sweep (selected points)"),
@@ -307,6 +308,53 @@ def write_readme(results: Path, summary: pd.DataFrame, command: str, commit: str
         lines += ["", "## Figures", ""]
         lines += [f"![{f.stem}](figures/{f.name})" for f in figures]
     return "\n".join(lines) + "\n"
+
+
+def _suite_section(suite: Path) -> list[str]:
+    """The scenario suite's per-scenario ranking and AIF's verdicts against the best deployable
+    reference (from ``make benchmark``'s ``suite/per_scenario.csv`` and
+    ``suite/focus_vs_references.csv``); nothing when the suite has not been run."""
+    per_path, versus_path = suite / "per_scenario.csv", suite / "focus_vs_references.csv"
+    if not per_path.exists():
+        return []
+    per = pd.read_csv(per_path)
+    lines = [
+        "",
+        "## Scenario suite (`make benchmark`)",
+        "",
+        "Score: sum reward / the episode's upper bound on held-out episodes, mean over seeds "
+        "[95% bootstrap CI]; ranked per scenario. Budget, wall times, aggregates and figures: "
+        "[`suite/README.md`](suite/README.md).",
+        "",
+        "| scenario | ranking: agent score [95% CI] |",
+        "|---|---|",
+    ]
+    for scenario, frame in per.groupby("scenario", sort=True):
+        ranked = frame.sort_values(["rank", "agent"])
+        cells = "; ".join(
+            f"{int(r['rank'])}. {r['agent']} {r['score']:.3f} [{r['low']:.3f}, {r['high']:.3f}]"
+            for _, r in ranked.iterrows()
+        )
+        lines.append(f"| {scenario} | {cells} |")
+    if versus_path.exists() and versus_path.stat().st_size > 1:
+        versus = pd.read_csv(versus_path)
+        if not versus.empty:
+            focus = versus["focus"].iloc[0]
+            held = int((versus["verdict"] == "holds").sum())
+            lines += [
+                "",
+                f"Ours: *{focus} scores at least the best deployable reference on every "
+                f"scenario*: holds on {held} of {len(versus)} scenarios (margin's whole CI >= 0):",
+                "",
+                "| scenario | best reference | margin [95% CI] | verdict |",
+                "|---|---|---|---|",
+            ]
+            for _, r in versus.iterrows():
+                lines.append(
+                    f"| {r['scenario']} | {r['best_reference']} | {r['margin']:+.3f} "
+                    f"[{r['low']:+.3f}, {r['high']:+.3f}] | {r['verdict']} |"
+                )
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:

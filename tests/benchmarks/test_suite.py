@@ -12,11 +12,13 @@ from scripts import suite_stats
 def test_suite_runs_scores_and_aggregates_end_to_end(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(suite, "QUICK_EVAL_N_TASKS", 20)
     out = tmp_path / "suite"
-    suite.main(
-        ["--quick", "--scenarios", "tight_deadline", "--agents", "round_robin",
-         "fair_share", "--seeds", "0", "1", "--out-dir", str(out)]
-    )  # fmt: skip
+    args = ["--quick", "--scenarios", "tight_deadline", "--agents", "round_robin", "fair_share",
+            "--seeds", "0", "1"]  # fmt: skip
+    suite.main([*args, "--out-dir", str(out), "--jobs", "2"])
+    # Two worker processes score exactly what one process does.
+    suite.main([*args, "--out-dir", str(tmp_path / "serial")])
     scores = pd.read_csv(out / "scores.csv")
+    assert scores.equals(pd.read_csv(tmp_path / "serial" / "scores.csv"))
     assert len(scores) == 2 * 2  # agents x seeds
     assert scores["score"].between(0.0, 1.0 + 1e-9).all()
     # The tight deadline is where the static nominal grant fails and the fair share does not.
@@ -24,7 +26,7 @@ def test_suite_runs_scores_and_aggregates_end_to_end(tmp_path, monkeypatch) -> N
     assert tight["fair_share"] > tight["round_robin"] + 0.2
     dest = tmp_path / "stats"
     suite_stats.main(["--scores", str(out / "scores.csv"), "--dest", str(dest), "--focus",
-                      "fair_share"])  # fmt: skip
+                      "fair_share", "--runs", str(out)])  # fmt: skip
     aggregates = pd.read_csv(dest / "aggregates.csv")
     assert set(aggregates["agent"]) == {"round_robin", "fair_share"}
     assert (aggregates["iqm_low"] <= aggregates["iqm"] + 1e-12).all()
@@ -32,3 +34,11 @@ def test_suite_runs_scores_and_aggregates_end_to_end(tmp_path, monkeypatch) -> N
     assert poi.loc[0, "y"] == "round_robin" and 0.0 <= poi.loc[0, "probability"] <= 1.0
     for name in ("suite_scores.png", "performance_profile.png", "probability_of_improvement.png"):
         assert (dest / name).stat().st_size > 0
+    # fair_share against the best other deployable reference (round_robin here) per scenario.
+    versus = pd.read_csv(dest / "focus_vs_references.csv")
+    assert versus.loc[0, "best_reference"] == "round_robin"
+    assert versus.loc[0, "verdict"] == "holds" and versus.loc[0, "low"] > 0.2
+    walls = pd.read_csv(dest / "wall_times.csv")
+    assert len(walls) == 4 and (walls[["train_s", "eval_s"]] > 0).all().all()
+    readme = (dest / "README.md").read_text()
+    assert "**tight_deadline**: 1. fair_share" in readme and "Budget: 300" in readme

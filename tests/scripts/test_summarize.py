@@ -60,3 +60,26 @@ def test_claims_read_the_training_point_and_dynamics_from_the_data(tmp_path) -> 
         "does not hold"
     )
     assert verdicts["Fig. 4: at t_max <= 2 s nothing completes"][1].startswith("not tested")
+
+
+def test_the_suite_section_ranks_every_scenario_and_gives_each_verdict(tmp_path) -> None:
+    from scripts.summarize import _suite_section
+
+    assert _suite_section(tmp_path / "suite") == []  # no suite run: no section
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    pd.DataFrame(
+        {"scenario": ["a", "a", "b", "b"], "agent": ["aif", "rr", "aif", "rr"],
+         "score": [0.9, 0.5, 0.3, 0.6], "low": [0.8, 0.4, 0.2, 0.5],
+         "high": [0.95, 0.6, 0.4, 0.7], "runs": 5, "rank": [1.0, 2.0, 2.0, 1.0]}
+    ).to_csv(suite / "per_scenario.csv", index=False)  # fmt: skip
+    pd.DataFrame(
+        {"scenario": ["a", "b"], "focus": "aif", "best_reference": "rr",
+         "focus_score": [0.9, 0.3], "reference_score": [0.5, 0.6], "margin": [0.4, -0.3],
+         "low": [0.2, -0.45], "high": [0.55, -0.1], "verdict": ["holds", "does not hold"]}
+    ).to_csv(suite / "focus_vs_references.csv", index=False)  # fmt: skip
+    text = "\n".join(_suite_section(suite))
+    assert "| a | 1. aif 0.900 [0.800, 0.950]; 2. rr 0.500" in text
+    assert "| b | 1. rr 0.600 [0.500, 0.700]; 2. aif 0.300" in text
+    assert "holds on 1 of 2 scenarios" in text
+    assert "| b | rr | -0.300 [-0.450, -0.100] | does not hold |" in text
