@@ -223,8 +223,8 @@ def wall_times(out_dir: Path) -> pd.DataFrame:
 
 
 def units_of(scenarios: Iterable[str], agents: Iterable[str], seeds: Iterable[int]) -> list[Unit]:
-    """Every (scenario, agent, seed), scenario-major (the serial suite's order)."""
-    return [(sc, ag, se) for sc in scenarios for ag in agents for se in seeds]
+    """Every (scenario, agent, seed), seed-major: a suite stopped early has whole seeds."""
+    return [(sc, ag, se) for se in seeds for ag in agents for sc in scenarios]
 
 
 def main(argv: list[str] | None = None) -> None:
