@@ -71,17 +71,29 @@ from agents.base import (
 )
 from agents.torch_base import Stateful, TorchAgent
 from cloudedge.config import ScenarioConfig
+from cloudedge.entities import resolve_compute_profile
+from cloudedge.profiles import ComputeProfile
 from cloudedge.wrappers import DEFAULT_SHARE_LEVELS
+
+
+def _fastest_compute_s(scenario: ScenarioConfig, profile_name: str) -> float:
+    """The smallest compute time (s) a server with this ``compute_profile`` can reach."""
+    profile = resolve_compute_profile(scenario, profile_name)
+    if isinstance(profile, ComputeProfile):  # token profile: tabulated times
+        return float(np.min(profile.times_s))
+    return float(profile.floor_s)
 
 
 def max_return_bound(scenario: ScenarioConfig, gamma: float) -> float:
     """An upper bound of the discounted return of one episode of ``scenario``.
 
-    A completed task earns ``1/L + P`` (eq. 14) with ``L`` at least the smallest compute floor
-    of the scenario's servers and ``P`` at most the largest pass@100; at most ``n_tasks``
-    tasks follow any state, so the return is below ``r_max * sum_{k<n_tasks} gamma^k``.
+    A completed task earns ``1/L + P`` (eq. 14) with ``L`` at least the smallest compute time
+    any of the scenario's servers can reach (a calibrated profile's ``floor_s``; a token
+    profile's smallest tabulated time, which its interpolation never goes below) and ``P`` at
+    most the largest pass@100; at most ``n_tasks`` tasks follow any state, so the return is
+    below ``r_max * sum_{k<n_tasks} gamma^k``.
     """
-    floors = [scenario.compute_profiles[s.compute_profile].floor_s for s in scenario.servers]
+    floors = [_fastest_compute_s(scenario, s.compute_profile) for s in scenario.servers]
     r_max = 1.0 / min(floors) + max(s.pass_at_100 for s in scenario.servers)
     n = scenario.n_tasks
     horizon = float(n) if gamma >= 1.0 else (1.0 - gamma**n) / (1.0 - gamma)

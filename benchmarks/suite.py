@@ -30,6 +30,7 @@ import multiprocessing
 import os
 import sys
 import time
+import traceback
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
@@ -123,15 +124,25 @@ def run_one(
     return run_from_config(_compose([*common, "experiment.name=tmax"]), agent, log)
 
 
-def collect(out_dir: Path) -> pd.DataFrame:
+def collect(out_dir: Path, units: Iterable[Unit] | None = None) -> pd.DataFrame:
     """Per (scenario, agent, seed): mean sum_reward / upper_bound over held-out episodes.
 
     Every evaluation run is verified first (schema, row count, checksum): a damaged one raises
     :class:`benchmarks.store.SchemaError` naming the file instead of being scored.
+
+    :param units: score only these (scenario, agent, seed); default: every run in ``out_dir``.
     """
+    wanted = None if units is None else set(units)
     rows = []
     # <out_dir>/<scenario>/runs/<env>-<hash>/tmax/<agent>/seed=<s>/metrics.csv
     for csv in sorted(out_dir.glob("*/runs/*/tmax/*/seed=*/metrics.csv")):
+        unit = (
+            csv.parents[5].name,
+            csv.parents[1].name,
+            int(csv.parent.name.removeprefix("seed=")),
+        )
+        if wanted is not None and unit not in wanted:
+            continue
         frame = pd.DataFrame(verify_run(csv.parent))
         rows.append(
             {
@@ -157,9 +168,18 @@ def _worker_init() -> None:
 
 def _run_unit(
     unit: Unit, out_dir: Path, quick: bool, quick_eval_n_tasks: int, train_env_steps: int | None
-) -> Unit:
-    run_one(*unit, out_dir, quick, lambda *a, **k: None, quick_eval_n_tasks, train_env_steps)
-    return unit
+) -> tuple[Unit, str | None]:
+    """Run one unit; return it with ``None``, or with the traceback of the error it raised.
+
+    Bad input (:class:`BenchError`) propagates: it would fail every unit alike.
+    """
+    try:
+        run_one(*unit, out_dir, quick, lambda *a, **k: None, quick_eval_n_tasks, train_env_steps)
+    except BenchError:
+        raise
+    except Exception:  # one failing run must not stop the others
+        return unit, traceback.format_exc()
+    return unit, None
 
 
 def run_units(
@@ -169,16 +189,15 @@ def run_units(
     jobs: int,
     log: Callable[[str], None] = print,
     train_env_steps: int | None = None,
-) -> None:
+) -> dict[Unit, str]:
     """Run every unit: serially when ``jobs == 1``, else in ``jobs`` worker processes.
 
     In parallel, each scenario's first unit runs first (it computes the scenario's bounds),
-    then the rest in the given order.
+    then the rest in the given order. A unit that raises is logged and skipped (the others
+    still run); bad input stops the suite.
+
+    :return: the failed units, each with its traceback.
     """
-    if jobs == 1:
-        for unit in units:
-            run_one(*unit, out_dir, quick, train_env_steps=train_env_steps)
-        return
     # Read here, in the parent: a spawned worker re-imports this module with its defaults.
     run = partial(
         _run_unit,
@@ -187,6 +206,19 @@ def run_units(
         quick_eval_n_tasks=QUICK_EVAL_N_TASKS,
         train_env_steps=train_env_steps,
     )
+    failed: dict[Unit, str] = {}
+
+    def record(unit: Unit, error: str | None) -> None:
+        if error is None:
+            log(f"suite: done {unit[0]} {unit[1]} seed={unit[2]}")
+        else:
+            failed[unit] = error
+            log(f"suite: FAILED {unit[0]} {unit[1]} seed={unit[2]}: {error.splitlines()[-1]}")
+
+    if jobs == 1:
+        for unit in units:
+            record(*run(unit))
+        return failed
     first: dict[str, Unit] = {}
     for unit in units:
         first.setdefault(unit[0], unit)
@@ -194,8 +226,9 @@ def run_units(
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_init) as pool:
         for phase in (list(first.values()), rest):
-            for done in pool.map(run, phase):
-                log(f"suite: done {done[0]} {done[1]} seed={done[2]}")
+            for result in pool.map(run, phase):
+                record(*result)
+    return failed
 
 
 def wall_times(out_dir: Path) -> pd.DataFrame:
@@ -243,6 +276,11 @@ def main(argv: list[str] | None = None) -> None:
         default=None,
         help="each learner's environment steps per scenario (>= 1; default: TRAIN_ENV_STEPS)",
     )
+    parser.add_argument(
+        "--collect-only",
+        action="store_true",
+        help="run nothing: score the runs already in --out-dir (every unit asked must be there)",
+    )
     args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error(f"--jobs = {args.jobs}: allowed >= 1")
@@ -261,11 +299,25 @@ def main(argv: list[str] | None = None) -> None:
     started = time.perf_counter()
     try:
         units = units_of(args.scenarios, agents, seeds)
-        run_units(units, out_dir, args.quick, args.jobs, train_env_steps=steps)
+        failed: dict[Unit, str] = {}
+        if not args.collect_only:
+            failed = run_units(units, out_dir, args.quick, args.jobs, train_env_steps=steps)
     except BenchError as err:
         print(f"suite: error: {err}", file=sys.stderr)
         raise SystemExit(2) from None
-    scores = collect(out_dir)
+    if failed:
+        for unit, error in failed.items():
+            print(f"suite: run {unit} failed:\n{error}", file=sys.stderr)
+        print(f"suite: {len(failed)} of {len(units)} runs failed (above); nothing scored",
+              file=sys.stderr)  # fmt: skip
+        raise SystemExit(1)
+    scores = collect(out_dir, units)
+    scored = {(r.scenario, r.agent, r.seed) for r in scores.itertuples()} if len(scores) else set()
+    missing = sorted(set(units) - scored)
+    if missing:
+        print(f"suite: error: {len(missing)} run(s) not in {out_dir}, e.g. {missing[:3]}",
+              file=sys.stderr)  # fmt: skip
+        raise SystemExit(2)
     scores.to_csv(out_dir / "scores.csv", index=False)
     wall_times(out_dir).to_csv(out_dir / "wall_times.csv", index=False)
     wall = time.perf_counter() - started
@@ -279,7 +331,8 @@ def main(argv: list[str] | None = None) -> None:
         "scenarios": args.scenarios,
         "quick": args.quick,
     }
-    atomic_write_text(out_dir / "suite.json", json.dumps(record, indent=2) + "\n")
+    if not args.collect_only:  # the record of the invocation that ran the units
+        atomic_write_text(out_dir / "suite.json", json.dumps(record, indent=2) + "\n")
     print(f"suite: {len(scores)} runs scored -> {out_dir / 'scores.csv'} ({wall / 60:.1f} min)")
 
 

@@ -235,9 +235,10 @@ def focus_vs_references(
     return pd.DataFrame(rows)
 
 
-def learning_curves(runs: Path) -> pd.DataFrame:
+def learning_curves(runs: Path, units: set[tuple[str, str, int]] | None = None) -> pd.DataFrame:
     """Per scenario, learner and training episode: the mean and count over seeds of the
-    training sum reward (the suite's train CSVs, verified first)."""
+    training sum reward (the suite's train CSVs, verified first), over ``units`` (scenario,
+    agent, seed) only when given."""
     from benchmarks.config import agent_names
     from benchmarks.store import verify_run
 
@@ -246,6 +247,9 @@ def learning_curves(runs: Path) -> pd.DataFrame:
     # <runs>/<scenario>/runs/<env>-<hash>/train/<agent>/seed=<s>/metrics.csv
     for csv in sorted(runs.glob("*/runs/*/train/*/seed=*/metrics.csv")):
         if csv.parents[1].name not in learners:  # references play one episode: no curve
+            continue
+        unit = (csv.parents[5].name, csv.parents[1].name, int(csv.parent.name[len("seed=") :]))
+        if units is not None and unit not in units:
             continue
         frame = pd.DataFrame(verify_run(csv.parent))
         frames.append(frame.assign(scenario=csv.parents[5].name))
@@ -443,13 +447,15 @@ def main(argv: list[str] | None = None) -> None:
     if args.runs is not None:
         from benchmarks.suite import wall_times
 
-        curves = learning_curves(args.runs)
+        units = {(r.scenario, r.agent, int(r.seed)) for r in scores.itertuples()}
+        curves = learning_curves(args.runs, units)
         curves.to_csv(args.dest / "learning_curves.csv", index=False)
         gains = late_gain(curves)
         gains.to_csv(args.dest / "late_gain.csv", index=False)
         if not curves.empty:
             figures.append(plot_curves(curves, args.dest))
         walls = wall_times(args.runs)
+        walls = walls[[(r.scenario, r.agent, int(r.seed)) in units for r in walls.itertuples()]]
         walls.to_csv(args.dest / "wall_times.csv", index=False)
     record: list[str] = []
     if args.runs is not None and (args.runs / "suite.json").is_file():

@@ -18,12 +18,12 @@ import yaml
 from tianshou.data import Batch, PrioritizedReplayBuffer
 
 import cloudedge
-from agents.base import Agent, make_agent
+from agents.base import Agent, evaluate_episode, make_agent
 from agents.gpnfsp import ReservoirBuffer
 from agents.rainbow import max_return_bound
 from agents.sb3_agents import EpisodeSeedWrapper, PPOAgent, SACAgent
 from cloudedge import CloudEdgeEnv, DiscreteActionWrapper
-from cloudedge.config import ScenarioConfig
+from cloudedge.config import ScenarioConfig, available_scenarios, load_scenario
 
 CONF = Path(__file__).resolve().parents[2] / "conf" / "agent"
 BASELINES = ("ppo", "sac", "qrdqn", "rainbow", "gpnfsp")
@@ -291,6 +291,16 @@ def test_max_return_bound_of_the_paper_scenario() -> None:
     # 1/2.1 s + 0.1892 per task at most, over 100 tasks discounted at 0.99.
     bound = max_return_bound(cloudedge.paper_scenario(), 0.99)
     assert bound == pytest.approx((1 / 2.1 + 0.1892) * (1 - 0.99**100) / 0.01)
+
+
+@pytest.mark.parametrize("name", available_scenarios())
+def test_the_return_bound_holds_on_every_shipped_scenario(name: str) -> None:
+    # Token-profile scenarios have no floor_s: the bound reads the profile's fastest time.
+    scenario = load_scenario(name)
+    bound = max_return_bound(scenario, 1.0)
+    agent = make_agent({"_target_": "agents.heuristics.FairShareAgent"}, scenario)
+    episode = evaluate_episode(agent, CloudEdgeEnv(scenario=scenario), seed=0)
+    assert np.isfinite(bound) and 0.0 < episode["sum_reward"] <= bound
 
 
 def test_reservoir_keeps_a_uniform_sample() -> None:

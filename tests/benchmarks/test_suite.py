@@ -19,6 +19,11 @@ def test_suite_runs_scores_and_aggregates_end_to_end(tmp_path, monkeypatch) -> N
     suite.main([*args, "--out-dir", str(tmp_path / "serial")])
     scores = pd.read_csv(out / "scores.csv")
     assert scores.equals(pd.read_csv(tmp_path / "serial" / "scores.csv"))
+    # Scoring alone runs nothing, and names a unit that is not there.
+    suite.main([*args, "--out-dir", str(out), "--collect-only"])
+    with pytest.raises(SystemExit) as missing:
+        suite.main([*args[:-2], "2", "--out-dir", str(out), "--collect-only"])
+    assert missing.value.code == 2
     assert len(scores) == 2 * 2  # agents x seeds
     assert scores["score"].between(0.0, 1.0 + 1e-9).all()
     # The tight deadline is where the static nominal grant fails and the fair share does not.
@@ -42,3 +47,19 @@ def test_suite_runs_scores_and_aggregates_end_to_end(tmp_path, monkeypatch) -> N
     assert len(walls) == 4 and (walls[["train_s", "eval_s"]] > 0).all().all()
     readme = (dest / "README.md").read_text()
     assert "**tight_deadline**: 1. fair_share" in readme and "Budget: 300" in readme
+
+
+def test_a_failing_run_is_reported_and_the_others_still_run(tmp_path, monkeypatch) -> None:
+    ran = []
+
+    def fake_run_one(scenario, agent, seed, *args, **kwargs):
+        if agent == "broken":
+            raise KeyError("a bug in one agent")
+        ran.append((scenario, agent, seed))
+
+    monkeypatch.setattr(suite, "run_one", fake_run_one)
+    units = suite.units_of(["paper"], ["broken", "round_robin"], [0, 1])
+    failed = suite.run_units(units, tmp_path, quick=True, jobs=1, log=lambda _line: None)
+    assert sorted(failed) == [("paper", "broken", 0), ("paper", "broken", 1)]
+    assert "KeyError: 'a bug in one agent'" in failed[("paper", "broken", 0)]
+    assert ran == [("paper", "round_robin", 0), ("paper", "round_robin", 1)]
