@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test test-fast lint reproduce reproduce-quick regress regress-update benchmark benchmark-quick clean
+.PHONY: install test test-fast lint reproduce reproduce-quick regress regress-update benchmark benchmark-quick tune tune-quick clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,16 @@ benchmark: $(STAMP)
 benchmark-quick: $(STAMP)
 	$(BIN)/python -m benchmarks.suite --quick --jobs 2
 	$(BIN)/python scripts/suite_stats.py --scores outputs/suite_quick/scores.csv --runs outputs/suite_quick --dest outputs/suite_quick/stats --command "make benchmark-quick"
+
+# Equal tuning effort (benchmarks/tune.py): one Optuna study per learner (conf/tune/<agent>.yaml),
+# the same trials each (conf/tuning.yaml), into results/tuning/<agent>/ and conf/agent/tuned/.
+tune: $(STAMP)
+	$(BIN)/python -m benchmarks.tune study --write-configs conf/agent/tuned
+
+# The same pipeline at a smoke-test budget (2 trials of 2 episodes), into outputs/tuning_quick/.
+tune-quick: $(STAMP)
+	$(BIN)/python -m benchmarks.tune study --quick --work-dir outputs/tuning_quick \
+		--results outputs/tuning_quick/results --write-configs outputs/tuning_quick/conf/agent/tuned
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info

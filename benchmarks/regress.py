@@ -62,19 +62,19 @@ METRICS = ("sum_reward", "completion_rate", "avg_pass_at_100")
 #: Learners: training episodes at the paper point (t_max 15 s, 100 tasks). 40 is where every
 #: learner that learns within the committed 100-episode runs has moved well clear of its
 #: initial level (results/train.csv: PPO 17 -> 24, Rainbow 13 -> 21, QR-DQN 16 -> 21), so a
-#: learner with learning rate 0 falls outside its band.
+#: learner with learning rate 0 falls outside its band. SAC too: it leaves its initial level
+#: only after ~30 episodes (final level, IQM of seeds 0-2, trained vs learning rate 0: 16.59 vs
+#: 16.86 at 10 episodes, 17.03 vs 17.48 at 20, 17.18 vs 17.22 at 30, 20.12 vs 17.06 at 40), so
+#: 40 is the smallest budget of these at which a learning rate of 0 is caught.
 LEARNER_TRAIN_EPISODES = 40
 #: Per-agent budgets where 40 episodes would cost too much (a budget, not a classification):
 #: AIF takes ~6 s per episode (its planner) and is near its final level after its 3 random
-#: seed episodes and 5 planned ones; SAC takes ~2-4 s per episode (one gradient step per env
-#: step), so 40 episodes x 3 seeds would add minutes to every CI run.
-LEARNER_TRAIN_EPISODES_BY_AGENT: dict[str, int] = {"aif": 8, "sac": 10}
+#: seed episodes and 5 planned ones.
+LEARNER_TRAIN_EPISODES_BY_AGENT: dict[str, int] = {"aif": 8}
 #: Learners a learning rate of 0 is not caught for at their budget above, with why (measured:
 #: ``pytest tests/benchmarks/test_regress.py -k degraded``, whose strict xfail fails the day one
-#: is caught). Catching SAC needs a larger budget than its 10 episodes (~2-4 s each).
-UNCAUGHT_AT_BUDGET: dict[str, str] = {
-    "sac": "SAC at 10 episodes: a learning rate of 0 stays within its band",
-}
+#: is caught). None today.
+UNCAUGHT_AT_BUDGET: dict[str, str] = {}
 #: The training seeds the check runs per learner (each a full training at the budget above).
 LEARNER_SEEDS: tuple[int, ...] = (0, 1, 2)
 #: Seeds per learner that ``calibrate`` runs to measure the spread the bands come from.
