@@ -307,8 +307,12 @@ def _commit() -> str:
     return out.stdout.strip()
 
 
-def _cell(row: pd.Series) -> str:
-    return f"{row['score']:.3f} [{row['low']:.3f}, {row['high']:.3f}]"
+def ranking(frame: pd.DataFrame) -> str:
+    """One scenario's rows of ``per_scenario.csv`` as ``1. agent score [low, high]; 2. ...``."""
+    return "; ".join(
+        f"{int(r['rank'])}. {r['agent']} {r['score']:.3f} [{r['low']:.3f}, {r['high']:.3f}]"
+        for _, r in frame.sort_values(["rank", "agent"]).iterrows()
+    )
 
 
 def write_readme(
@@ -338,11 +342,7 @@ def write_readme(
         "",
     ]
     for scenario, frame in per.groupby("scenario", sort=True):
-        ranked = frame.sort_values(["rank", "agent"])
-        cells = "; ".join(
-            f"{int(r['rank'])}. {r['agent']} {_cell(r)}" for _, r in ranked.iterrows()
-        )
-        lines.append(f"- **{scenario}**: {cells}")
+        lines.append(f"- **{scenario}**: {ranking(frame)}")
     if not versus.empty:
         focus = versus["focus"].iloc[0]
         lines += [

@@ -34,6 +34,7 @@ from scripts.claims import (  # noqa: E402
 )
 from scripts.plot import bound_fractions  # noqa: E402
 from scripts.stats import mean_ci  # noqa: E402
+from scripts.suite_stats import ranking  # noqa: E402
 
 METRICS = ("sum_reward", "completion_rate", "avg_latency_s", "avg_pass_at_100")
 #: Training performance is read off the last 10% of the training episodes.
@@ -330,12 +331,7 @@ def _suite_section(suite: Path) -> list[str]:
         "|---|---|",
     ]
     for scenario, frame in per.groupby("scenario", sort=True):
-        ranked = frame.sort_values(["rank", "agent"])
-        cells = "; ".join(
-            f"{int(r['rank'])}. {r['agent']} {r['score']:.3f} [{r['low']:.3f}, {r['high']:.3f}]"
-            for _, r in ranked.iterrows()
-        )
-        lines.append(f"| {scenario} | {cells} |")
+        lines.append(f"| {scenario} | {ranking(frame)} |")
     if versus_path.exists() and versus_path.stat().st_size > 1:
         versus = pd.read_csv(versus_path)
         if not versus.empty:
