@@ -86,12 +86,18 @@ def main_branch_aif(env: CloudEdgeEnv, seed: int, ref: str = "main") -> Agent | 
 
     try:
         files = show("agents/aif/").split()
-        package = Path(tempfile.mkdtemp(prefix="aif_main_")) / "aif_main"
-        package.mkdir()
+        # <tmp>/src/aif_main/agent.py reads its defaults from <tmp>/conf/agent/aif.yaml
+        # (parents[2] of the module, as in the tree).
+        base = Path(tempfile.mkdtemp(prefix="aif_main_"))
+        package = base / "src" / "aif_main"
+        package.mkdir(parents=True)
         for name in (f for f in files if f.endswith(".py")):
             source = show(f"agents/aif/{name}").replace("agents.aif.", "aif_main.")
             (package / name).write_text(source)
-        config = yaml.safe_load(show("conf/agent/aif.yaml"))
+        config_text = show("conf/agent/aif.yaml")
+        (base / "conf" / "agent").mkdir(parents=True)
+        (base / "conf" / "agent" / "aif.yaml").write_text(config_text)
+        config = yaml.safe_load(config_text)
     except (OSError, subprocess.CalledProcessError):
         return None
     sys.path.insert(0, str(package.parent))

@@ -92,6 +92,7 @@ CHOICES: dict[str, tuple[Any, ...]] = {
     "reinit_each_episode": (False, True),
     "keep_elites": (False, True),
     "warm_start": (False, True),
+    "memory_floor": (False, True),
 }
 
 
@@ -321,6 +322,7 @@ class AIFAgent(Agent):
         n_candidates=POSITIVE_INT,
         n_elites=POSITIVE_INT,
         keep_elites=BOOLEAN,
+        memory_floor=BOOLEAN,
         horizon=POSITIVE_INT,
         expl_scale=NON_NEGATIVE,
         init_share=Range(0.0, 1.0, low_open=True, high_open=True),
@@ -370,10 +372,12 @@ class AIFAgent(Agent):
         server, share, _ = self.planner.plan(observation)
         return {"server": server, "share": share}
 
-    def random_action(self, rng: np.random.Generator) -> Action:
+    def random_action(self, rng: np.random.Generator, observation: np.ndarray) -> Action:
         """Seed-episode action: a uniform server and shares drawn from the planner's initial
         q(pi) (``seed_actions="prior"``, logit-normal) or uniform on [0, 1] (``"uniform"``,
-        the reference's ``action_space.sample()``)."""
+        the reference's ``action_space.sample()``); with ``memory_floor`` the memory share is
+        raised to the task's need on the drawn server (read from ``observation``), as the
+        planner's candidates are."""
         cfg = self.config
         if cfg.seed_actions == "uniform":
             share = rng.uniform(0.0, 1.0, 3)
@@ -383,7 +387,11 @@ class AIFAgent(Agent):
                 rng.standard_normal(3)
             )
             share = 1.0 / (1.0 + np.exp(-z))
-        return {"server": int(rng.integers(self.n_servers)), "share": share.astype(np.float32)}
+        server = int(rng.integers(self.n_servers))
+        if cfg.planner.memory_floor:  # the planner's rule: at least the task's memory need
+            need = float(self.layout.block(np.asarray(observation), "memory_need")[server])
+            share[2] = max(share[2], min(need, 1.0))
+        return {"server": server, "share": share.astype(np.float32)}
 
     # -- learning ---------------------------------------------------------------------------
     def learn(
@@ -405,7 +413,7 @@ class AIFAgent(Agent):
             self.planner.reset()
             done = False
             while not done:
-                action = self.random_action(rng) if random_episode else self.act(obs, info)
+                action = self.random_action(rng, obs) if random_episode else self.act(obs, info)
                 next_obs, _reward, terminated, truncated, info = env.step(action)  # reward unused
                 done = terminated or truncated
                 self.buffer.add(obs, action, info["outcome"], next_obs, terminal=done)

@@ -21,7 +21,11 @@ q(pi), a distribution over the hybrid action a = [j, c_j, w_j, m_j] (PAPER.md se
   ``server_smoothing`` per server: ``p_j = (n_j + alpha) / (k + N alpha)``;
 - shares ``(c, w, m) = sigmoid(z)``, ``z ~ N(mu_j, diag sigma_j^2)``, one logit-normal per
   server, refit per server to its elites (mean and population std, reference) when it has at
-  least two of them, with ``sigma >= min_logit_std``; otherwise unchanged.
+  least two of them, with ``sigma >= min_logit_std``; otherwise unchanged. With
+  ``memory_floor`` (ours, parity with the DRL baselines' wrappers, cloudedge/wrappers.py) the
+  memory share is ``m = max(sigmoid(z_m), need_j)``, ``need_j`` the task's memory need on
+  server j from the observation: less can only fail (out of memory), so no candidate asks
+  for it, and the planner is left to choose how much *more* to grant.
 
 Scores, from the model's predictions (never from the environment's reward):
 
@@ -112,6 +116,8 @@ class PlannerConfig:
     :param min_latency_s: predicted latencies and holding times are floored here (s).
     :param warm_start: start each decision's shares from the previous decision's q(pi).
     :param warm_logit_std: floor of the shares' std at a warm start (logit space).
+    :param memory_floor: grant at least the task's memory need (``m = max(sigmoid(z_m),
+        need_j)``, the DRL wrappers' rule, cloudedge/wrappers.py).
     """
 
     n_iterations: int
@@ -127,6 +133,7 @@ class PlannerConfig:
     min_latency_s: float
     warm_start: bool
     warm_logit_std: float
+    memory_floor: bool
 
     def __post_init__(self) -> None:
         if self.n_elites > self.n_candidates:
@@ -295,6 +302,15 @@ class CEMPlanner:
         turnover = np.maximum(1.0, (horizon - 1) * net.mean_gap_s / hold)
         return np.minimum(np.minimum(at_once * turnover, horizon - 1.0), decision.max_copies)
 
+    def shares(self, decision: Decision, server: np.ndarray, z: np.ndarray) -> np.ndarray:
+        """Candidate shares ``[J, 3]`` from logits ``z`` ``[J, 3]``: ``sigmoid(z)``, the
+        memory share floored at the task's need on the candidate's server when
+        ``memory_floor`` (the DRL wrappers' rule, cloudedge/wrappers.py)."""
+        share = 1.0 / (1.0 + np.exp(-z))
+        if self.config.memory_floor:
+            share[:, 2] = np.maximum(share[:, 2], np.minimum(decision.need[server], 1.0))
+        return share
+
     # -- CEM --------------------------------------------------------------------------------
     def plan(self, observation: np.ndarray) -> tuple[int, np.ndarray, dict[str, float]]:
         """Algorithm 1, lines 6-13, for one task.
@@ -323,7 +339,7 @@ class CEMPlanner:
                 server = np.minimum(np.searchsorted(cdf, self._uniform[it] * cdf[-1]), n - 1)
                 server[0] = mode if it == 0 else int(np.argmax(probs))
                 z = mu[server] + sigma[server] * self._noise[it]
-                r, r1, r2 = self.score(decision, server, 1.0 / (1.0 + np.exp(-z)))
+                r, r1, r2 = self.score(decision, server, self.shares(decision, server, z))
                 fresh = (server, z, r, r1, r2)
                 if cfg.keep_elites:  # compete with the elites so far (scores are deterministic)
                     fresh = tuple(np.concatenate(pair) for pair in zip(kept, fresh, strict=True))
@@ -346,7 +362,8 @@ class CEMPlanner:
         best_server, best_z, score, r1, r2 = (x[0] for x in kept)
         if cfg.warm_start:
             self._warm = (mu, sigma, int(best_server))
-        shares = (1.0 / (1.0 + np.exp(-np.clip(best_z, -50.0, 50.0)))).astype(np.float32)
+        best_z = np.clip(best_z, -50.0, 50.0)[None]
+        shares = self.shares(decision, np.array([best_server]), best_z)[0].astype(np.float32)
         return int(best_server), shares, {"score": float(score), "r1": float(r1), "r2": float(r2)}
 
 

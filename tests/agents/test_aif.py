@@ -295,6 +295,34 @@ def test_warm_start_refines_from_the_previous_decision_and_reset_forgets_it() ->
     assert np.abs(shares - ToyPlanner.target).sum() + (server != 2) == errors[0]
 
 
+def test_memory_floor_grants_at_least_the_need_on_the_chosen_server() -> None:
+    """With ``memory_floor`` (the default, the DRL wrappers' rule) the planned memory share is
+    ``max(sigmoid(z_m), need_j)``: a best share below the need is raised to it exactly; without
+    it the planner returns the free share."""
+    obs = np.zeros(LAYOUT.size, np.float32)
+    need = np.full(5, 0.01)
+    need[2] = 0.8  # above the toy's best memory share, 0.6
+    obs[LAYOUT.block_slice("memory_need")] = need
+    config = planner_config(
+        n_iterations=6, n_candidates=300, n_elites=50, expl_scale=1.0, init_share=0.5
+    )
+    assert config.memory_floor
+    server, shares, _ = ToyPlanner(tiny_model(2, 8), config, n_tasks=100, seed=0).plan(obs)
+    assert server == 2 and shares[2] == np.float32(0.8)
+    free = dataclasses.replace(config, memory_floor=False)
+    server, shares, _ = ToyPlanner(tiny_model(2, 8), free, n_tasks=100, seed=0).plan(obs)
+    assert server == 2 and abs(shares[2] - 0.6) < 0.02
+
+
+def test_planned_and_seed_actions_never_ask_for_less_memory_than_the_need() -> None:
+    agent, env = trained_agent()
+    rng = np.random.default_rng(0)
+    for obs in observations(env):
+        need = LAYOUT.block(obs, "memory_need")
+        for action in (agent.act(obs, {}), agent.random_action(rng, obs)):
+            assert action["share"][2] >= np.float32(min(need[action["server"]], 1.0))
+
+
 def zero_model(latency_s: float, pass_at_100: float, hold_s: float = 4.0) -> EnsembleModel:
     """Every member predicts p = 1/2, no change, latency L, pass@100 P and hold: they agree."""
     model = tiny_model()
