@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 import yaml
 
@@ -117,6 +118,26 @@ def report(name: str, wall: np.ndarray, cpu: np.ndarray) -> str:
     )
 
 
+def write_table(path: Path, timed: dict[str, tuple[np.ndarray, np.ndarray]], n: int) -> None:
+    """One row per agent: wall and CPU p50 / p99 / mean (ms), with where it was measured."""
+    from benchmarks.speed import machine
+    from benchmarks.store import atomic_write_text
+
+    where = machine()
+    rows = []
+    for name, (wall, cpu) in timed.items():
+        w, c = wall * 1e3, cpu * 1e3
+        rows.append(
+            {"agent": name, "decisions": n, "wall_p50_ms": round(float(np.percentile(w, 50)), 3),
+             "wall_p99_ms": round(float(np.percentile(w, 99)), 3),
+             "cpu_p50_ms": round(float(np.percentile(c, 50)), 3),
+             "cpu_p99_ms": round(float(np.percentile(c, 99)), 3),
+             "wall_mean_ms": round(float(w.mean()), 3), **where}
+        )  # fmt: skip
+    atomic_write_text(path, pd.DataFrame(rows).to_csv(index=False))
+    print(f"wrote {path}")
+
+
 def profile(agent: Agent, env: CloudEdgeEnv) -> None:
     """Print the functions the AIF agent spends its decisions in (the planner is numpy)."""
     import cProfile
@@ -141,6 +162,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-main", action="store_true", help="skip main's AIF (old design)")
     parser.add_argument("--no-heuristics", action="store_true", help="skip the heuristics")
     parser.add_argument("--profile", action="store_true", help="operator table of AIF's act()")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="also write the table to this CSV, each row with the machine (results/ holds one)",
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     env = CloudEdgeEnv()  # the paper scenario: 5 servers, t_max 15 s, 100 tasks
@@ -176,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
         first = first or agent
         timed[name] = time_decisions(agent, env, args.decisions, seed=args.seed)
         print(report(name, *timed[name]), flush=True)
+    if args.out is not None:
+        write_table(args.out, timed, args.decisions)
     new, old = timed.get("aif (conf/agent/aif.yaml)"), timed.get("aif of main (old design)")
     if new is not None and old is not None:
         ratios = [
