@@ -151,6 +151,8 @@ def collect(out_dir: Path, units: Iterable[Unit] | None = None) -> pd.DataFrame:
                 "seed": int(frame["seed"].iloc[0]),
                 "score": float((frame["sum_reward"] / frame["upper_bound"]).mean()),
                 "sum_reward": float(frame["sum_reward"].mean()),
+                "completion_rate": float(frame["completion_rate"].mean()),
+                "eval_mode": str(frame["eval_mode"].iloc[0]),
                 "upper_bound": float(frame["upper_bound"].mean()),
                 "episodes": len(frame),
             }

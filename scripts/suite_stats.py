@@ -325,8 +325,10 @@ def write_readme(
     walls: pd.DataFrame | None,
     figures: list[Path],
     run_record: Sequence[str] = (),
+    completion: pd.DataFrame | None = None,
 ) -> Path:
     """``dest/README.md``: every table of this script, generated (never edited by hand)."""
+    completion = pd.DataFrame() if completion is None else completion
     lines = [
         "# Scenario suite",
         "",
@@ -373,6 +375,21 @@ def write_readme(
             f"| {r['agent']} | {r['iqm']:.3f} [{r['iqm_low']:.3f}, {r['iqm_high']:.3f}] | "
             f"{r['mean']:.3f} | {r['optimality_gap']:.3f} |"
         )
+    if "completion_rate" in completion.columns:
+        table = completion.pivot_table(index="agent", columns="scenario", values="completion_rate")
+        modes = completion.groupby("agent")["eval_mode"].first()
+        lines += [
+            "",
+            "## Completion rate (fraction of tasks completed in time, mean over seeds)",
+            "",
+            "Evaluation mode in brackets: how each agent is evaluated (as it trained).",
+            "",
+            "| agent | " + " | ".join(table.columns) + " |",
+            "|---|" + "---|" * len(table.columns),
+        ]
+        for agent, row in table.iterrows():
+            cells = " | ".join(f"{v:.3f}" for v in row)
+            lines.append(f"| {agent} ({modes[agent]}) | {cells} |")
     if gains is not None and not gains.empty:
         table = gains.pivot_table(index="agent", columns="scenario", values="late_gain")
         lines += [
@@ -471,7 +488,9 @@ def main(argv: list[str] | None = None) -> None:
         ]
     if args.dest.resolve() != args.scores.parent.resolve():
         atomic_write_text(args.dest / "scores.csv", scores.to_csv(index=False))
-    readme = write_readme(args.dest, args.command, agg, per, versus, gains, walls, figures, record)
+    readme = write_readme(
+        args.dest, args.command, agg, per, versus, gains, walls, figures, record, scores
+    )
     print(f"wrote {args.dest}: {readme.name}, aggregates.csv, per_scenario.csv, "
           f"probability_of_improvement.csv, focus_vs_references.csv, "
           f"{', '.join(p.name for p in figures)}")  # fmt: skip

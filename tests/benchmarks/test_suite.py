@@ -47,6 +47,7 @@ def test_suite_runs_scores_and_aggregates_end_to_end(tmp_path, monkeypatch) -> N
     assert len(walls) == 4 and (walls[["train_s", "eval_s"]] > 0).all().all()
     readme = (dest / "README.md").read_text()
     assert "**tight_deadline**: 1. fair_share" in readme and "Budget: 300" in readme
+    assert "| round_robin (greedy) | 0.200 |" in readme  # completion on tight_deadline
 
 
 def test_a_failing_run_is_reported_and_the_others_still_run(tmp_path, monkeypatch) -> None:
