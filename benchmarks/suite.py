@@ -234,27 +234,26 @@ def run_units(
 
 
 def wall_times(out_dir: Path) -> pd.DataFrame:
-    """Per (scenario, agent, seed): the wall seconds of its train and evaluation runs (run.json)."""
-    rows = []
+    """Per (scenario, agent, seed): the wall seconds of its train and evaluation runs and the
+    environment steps it trained for (train episodes x tasks), from each run's run.json."""
+    columns = ["scenario", "agent", "seed", "train_steps", "train_s", "eval_s"]
+    rows, steps = [], {}
     for stage in ("train", "tmax"):
         for meta in sorted(out_dir.glob(f"*/runs/*/{stage}/*/seed=*/run.json")):
             run = json.loads(meta.read_text())
-            rows.append(
-                {
-                    "scenario": meta.parents[5].name,
-                    "agent": run["agent"],
-                    "seed": int(run["seed"]),
-                    "stage": stage,
-                    "wall_s": float(run["wall_s"]),
-                }
-            )
+            unit = (meta.parents[5].name, run["agent"], int(run["seed"]))
+            rows.append({"unit": unit, "stage": stage, "wall_s": float(run["wall_s"])})
+            if stage == "train":
+                steps[unit] = int(run["params"]["train_episodes"]) * int(
+                    run["env_config"]["n_tasks"]
+                )
     if not rows:
-        return pd.DataFrame(columns=["scenario", "agent", "seed", "train_s", "eval_s"])
-    table = pd.DataFrame(rows).pivot_table(
-        index=["scenario", "agent", "seed"], columns="stage", values="wall_s"
-    )
-    table = table.rename(columns={"train": "train_s", "tmax": "eval_s"}).reset_index()
-    return table.reindex(columns=["scenario", "agent", "seed", "train_s", "eval_s"])
+        return pd.DataFrame(columns=columns)
+    table = pd.DataFrame(rows).pivot_table(index="unit", columns="stage", values="wall_s")
+    table = table.rename(columns={"train": "train_s", "tmax": "eval_s"})
+    table["train_steps"] = [steps.get(unit, 0) for unit in table.index]
+    table["scenario"], table["agent"], table["seed"] = zip(*table.index, strict=True)
+    return table.reset_index(drop=True).reindex(columns=columns)
 
 
 def units_of(scenarios: Iterable[str], agents: Iterable[str], seeds: Iterable[int]) -> list[Unit]:

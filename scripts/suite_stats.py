@@ -298,6 +298,15 @@ def plot_curves(curves: pd.DataFrame, dest: Path) -> Path:
     return path
 
 
+def seeds_line(scores: pd.DataFrame) -> str:
+    """``aif 0-1; ppo 0-2`` style: the seeds each agent was scored over."""
+    parts = []
+    for agent, frame in scores.groupby("agent"):
+        seeds = sorted(set(int(s) for s in frame["seed"]))
+        parts.append(f"{agent} {seeds}")
+    return "; ".join(parts)
+
+
 def _commit() -> str:
     try:
         out = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], capture_output=True,
@@ -475,17 +484,29 @@ def main(argv: list[str] | None = None) -> None:
         walls = walls[[(r.scenario, r.agent, int(r.seed)) in units for r in walls.itertuples()]]
         walls.to_csv(args.dest / "wall_times.csv", index=False)
     record: list[str] = []
+    if walls is not None and not walls.empty:
+        from benchmarks.suite import learners
+
+        learned = walls[walls["agent"].isin(learners())]["train_steps"]
+        total = walls["train_s"].sum() + walls["eval_s"].sum()
+        if not learned.empty:
+            record.append(
+                f"- Budget: every learner trained {learned.min()}-{learned.max()} environment "
+                "steps per scenario (train episodes x tasks, from each run's run.json; whole "
+                "episodes, so a scenario's steps round up); references play one episode."
+            )
+        record.append(
+            f"- Sum of every run's wall time: {total / 60:.1f} min "
+            f"({len(walls)} runs; divide by the jobs for the elapsed time)."
+        )
     if args.runs is not None and (args.runs / "suite.json").is_file():
         meta = json.loads((args.runs / "suite.json").read_text())
-        total = walls["train_s"].sum() + walls["eval_s"].sum() if walls is not None else 0.0
-        record = [
-            f"- Budget: {meta['train_env_steps']} environment steps per learner per scenario "
-            f"(references play one episode); seeds {meta['seeds']}.",
-            f"- Wall time of the invocation that finished the runs: {meta['wall_s'] / 60:.1f} min "
-            f"with {meta['jobs']} jobs on {meta['cpus']} CPUs (a resumed invocation counts only "
-            f"what it ran); sum of every run's wall time: {total / 60:.1f} min.",
-            "",
-        ]
+        record.append(
+            f"- The last invocation that ran units: {meta['wall_s'] / 60:.1f} min with "
+            f"{meta['jobs']} jobs on {meta['cpus']} CPUs, seeds {meta['seeds']} (a resumed "
+            "invocation counts only what it ran)."
+        )
+    record += [f"- Seeds per agent: {seeds_line(scores)}.", ""]
     if args.dest.resolve() != args.scores.parent.resolve():
         atomic_write_text(args.dest / "scores.csv", scores.to_csv(index=False))
     readme = write_readme(

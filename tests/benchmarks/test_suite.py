@@ -46,7 +46,7 @@ def test_suite_runs_scores_and_aggregates_end_to_end(tmp_path, monkeypatch) -> N
     walls = pd.read_csv(dest / "wall_times.csv")
     assert len(walls) == 4 and (walls[["train_s", "eval_s"]] > 0).all().all()
     readme = (dest / "README.md").read_text()
-    assert "**tight_deadline**: 1. fair_share" in readme and "Budget: 300" in readme
+    assert "**tight_deadline**: 1. fair_share" in readme and "round_robin [0, 1]" in readme
     assert "| round_robin (greedy) | 0.200 |" in readme  # completion on tight_deadline
 
 
