@@ -56,6 +56,13 @@ RANDOM_STATE = 0
 TAUS = np.linspace(0.0, 1.0, 41)
 
 
+def _seed_global_draws() -> None:
+    """rliable 1.2.0's ``StratifiedBootstrap`` draws its indices with the global
+    ``np.random`` (its ``random_state`` only reaches arch's base class), so the same scores
+    gave different CIs from run to run; seeding the global state before each call fixes them."""
+    np.random.seed(RANDOM_STATE)
+
+
 def score_matrices(scores: pd.DataFrame) -> tuple[dict[str, np.ndarray], list[str]]:
     """Per agent, a (runs x scenarios) matrix; scenarios in a fixed (sorted) order.
 
@@ -88,6 +95,7 @@ def aggregates(matrices: dict[str, np.ndarray]) -> pd.DataFrame:
             ]
         )
 
+    _seed_global_draws()
     point, interval = rly.get_interval_estimates(
         matrices, funcs, reps=REPS, random_state=np.random.RandomState(RANDOM_STATE)
     )
@@ -170,6 +178,7 @@ def plot_all(
     fig.savefig(written[-1], dpi=120)
     plt.close(fig)
 
+    _seed_global_draws()
     profiles, cis = rly.create_performance_profile(matrices, TAUS, reps=REPS)
     fig, ax = plt.subplots(figsize=(6, 4))
     for agent in agents:
@@ -416,21 +425,28 @@ def write_readme(
             lines.append(f"| {agent} | " + " | ".join(f"{v:+.3f}" for v in row) + " |")
     if walls is not None and not walls.empty:
         per_agent = walls.groupby("agent")[["train_s", "eval_s"]].agg(["mean", "max"])
+        # Training wall per environment step: what a learner costs per decision it learns from
+        # (AIF's planner against a DRL forward pass plus its updates).
+        per_step = (
+            walls["train_s"] / walls["train_steps"].where(walls["train_steps"] > 0)
+        ).groupby(walls["agent"]).mean() * 1e3
         lines += [
             "",
             "## Wall time per run (s, this machine, 2 jobs)",
             "",
             "One run = one (scenario, agent, seed): training at the suite's budget, then "
             "evaluation with the bounds (cached per scenario, so the first run of a scenario "
-            "pays for them). Use these to size cluster jobs.",
+            "pays for them). Use these to size cluster jobs. ms/step: training wall time per "
+            "environment step, mean over runs (acting and learning together).",
             "",
-            "| agent | train mean | train max | eval mean | eval max |",
-            "|---|---|---|---|---|",
+            "| agent | train mean | train max | ms/step | eval mean | eval max |",
+            "|---|---|---|---|---|---|",
         ]
         for agent, r in per_agent.iterrows():
+            train, evaluate = r["train_s"], r["eval_s"]
             lines.append(
-                f"| {agent} | {r[('train_s', 'mean')]:.1f} | {r[('train_s', 'max')]:.1f} | "
-                f"{r[('eval_s', 'mean')]:.1f} | {r[('eval_s', 'max')]:.1f} |"
+                f"| {agent} | {train['mean']:.1f} | {train['max']:.1f} | {per_step[agent]:.2f} | "
+                f"{evaluate['mean']:.1f} | {evaluate['max']:.1f} |"
             )
     lines += ["", "## Figures", "", *[f"![{f.stem}]({f.name})" for f in figures]]
     path = dest / "README.md"
