@@ -6,6 +6,7 @@ Every consumer (the env that encodes it, every agent that reads it) goes through
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -103,13 +104,13 @@ class ObservationLayout:
 
     def encode(
         self,
-        blocks: dict[str, list[float]],
-        task: dict[str, float],
+        blocks: Mapping[str, Sequence[float]],
+        task: Mapping[str, float],
     ) -> np.ndarray:
         """Build an observation from per-server blocks and task fields, clipped to [0, 1].
 
-        :param blocks: every name of :data:`SERVER_BLOCKS` to a list of N values.
-        :param task: every name of :data:`TASK_FIELDS` to a value.
+        :param blocks: every name of :data:`SERVER_BLOCKS` to a sequence of N values.
+        :param task: every name of :data:`TASK_FIELDS` to a value (booleans read as 0 or 1).
         """
         values: list[float] = []
         for name in SERVER_BLOCKS:
@@ -118,8 +119,8 @@ class ObservationLayout:
                 raise ValueError(
                     f"block {name!r} has {len(block)} values, expected {self.n_servers}"
                 )
-            values.extend(block)
-        values.extend(float(task[name]) for name in TASK_FIELDS)
+            values += block
+        values += [task[name] for name in TASK_FIELDS]
         array = np.array(values, dtype=np.float32)
         # Everything is >= 0; waits, needs and t_max can exceed 1 (distances stay <= 1).
         return np.minimum(array, 1.0, out=array)
