@@ -33,7 +33,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 
 import pandas as pd
@@ -71,8 +71,10 @@ QUICK_EVAL_N_TASKS = 50
 QUICK_AGENTS = (*agent_names(lambda c: not c.learns and not c.privileged), "aif")
 
 
+@cache
 def learners() -> frozenset[str]:
-    """The agents that learn (they get the step budget; the others play one episode)."""
+    """The agents that learn (they get the step budget; the others play one episode); read
+    from ``conf/agent`` once per process."""
     return frozenset(agent_names(lambda c: c.learns))
 
 
@@ -124,31 +126,51 @@ def run_one(
     return run_from_config(_compose([*common, "experiment.name=tmax"]), agent, log)
 
 
-def collect(out_dir: Path, units: Iterable[Unit] | None = None) -> pd.DataFrame:
-    """Per (scenario, agent, seed): mean sum_reward / upper_bound over held-out episodes.
+def collect_episodes(out_dir: Path, units: Iterable[Unit] | None = None) -> pd.DataFrame:
+    """Every held-out evaluation episode of the suite's runs: one row per (scenario, agent,
+    seed, episode) with its ``sum_reward``, ``upper_bound``, ``completion_rate``, ``env_seed``
+    and the run's ``eval_mode``.
 
     Every evaluation run is verified first (schema, row count, checksum): a damaged one raises
     :class:`benchmarks.store.SchemaError` naming the file instead of being scored.
 
-    :param units: score only these (scenario, agent, seed); default: every run in ``out_dir``.
+    :param units: only these (scenario, agent, seed); default: every run in ``out_dir``.
     """
     wanted = None if units is None else set(units)
-    rows = []
+    frames = []
     # <out_dir>/<scenario>/runs/<env>-<hash>/tmax/<agent>/seed=<s>/metrics.csv
     for csv in sorted(out_dir.glob("*/runs/*/tmax/*/seed=*/metrics.csv")):
-        unit = (
-            csv.parents[5].name,
-            csv.parents[1].name,
-            int(csv.parent.name.removeprefix("seed=")),
-        )
+        scenario = csv.parents[5].name
+        unit = (scenario, csv.parents[1].name, int(csv.parent.name.removeprefix("seed=")))
         if wanted is not None and unit not in wanted:
             continue
         frame = pd.DataFrame(verify_run(csv.parent))
+        frame["scenario"] = scenario
+        frames.append(frame)
+    columns = ["scenario", "agent", "seed", "episode", "env_seed", "eval_mode", "sum_reward",
+               "upper_bound", "completion_rate"]  # fmt: skip
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    episodes = pd.concat(frames, ignore_index=True)[columns]
+    return episodes.astype({"agent": str, "seed": int, "eval_mode": str})
+
+
+def collect(out_dir: Path, units: Iterable[Unit] | None = None) -> pd.DataFrame:
+    """Per (scenario, agent, seed): mean sum_reward / upper_bound over held-out episodes
+    (from :func:`collect_episodes`, so every run is verified first).
+
+    :param units: score only these (scenario, agent, seed); default: every run in ``out_dir``.
+    """
+    episodes = collect_episodes(out_dir, units)
+    rows = []
+    for (scenario, agent, seed), frame in episodes.groupby(
+        ["scenario", "agent", "seed"], sort=True
+    ):
         rows.append(
             {
-                "scenario": csv.parents[5].name,
-                "agent": str(frame["agent"].iloc[0]),
-                "seed": int(frame["seed"].iloc[0]),
+                "scenario": scenario,
+                "agent": agent,
+                "seed": int(seed),
                 "score": float((frame["sum_reward"] / frame["upper_bound"]).mean()),
                 "sum_reward": float(frame["sum_reward"].mean()),
                 "completion_rate": float(frame["completion_rate"].mean()),

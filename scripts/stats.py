@@ -43,6 +43,38 @@ def mean_ci(values: np.ndarray, statistic: str = "mean") -> tuple[float, float, 
     return (point, float(result.confidence_interval.low), float(result.confidence_interval.high))
 
 
+def difference_ci(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
+    """``(point, low, high)`` of ``mean(x) - mean(y)``, resampling the two independently
+    (percentile bootstrap, as :func:`mean_ci`). A sample without spread (a deterministic
+    reference: every seed scores alike) is a constant, not resampled."""
+    a = np.asarray(x, dtype=float)
+    b = np.asarray(y, dtype=float)
+    a, b = a[np.isfinite(a)], b[np.isfinite(b)]
+    if a.size == 0 or b.size == 0:
+        return (np.nan, np.nan, np.nan)
+    point = float(a.mean() - b.mean())
+    a_fixed = a.size < 2 or np.ptp(a) == 0.0
+    b_fixed = b.size < 2 or np.ptp(b) == 0.0
+    if a_fixed and b_fixed:
+        return (point, point, point)
+    if b_fixed:
+        _, low, high = mean_ci(a)
+        return (point, low - float(b.mean()), high - float(b.mean()))
+    if a_fixed:
+        _, low, high = mean_ci(b)
+        return (point, float(a.mean()) - high, float(a.mean()) - low)
+    result = stats.bootstrap(
+        (a, b),
+        lambda s, t, axis: np.mean(s, axis=axis) - np.mean(t, axis=axis),
+        n_resamples=N_RESAMPLES,
+        confidence_level=CONFIDENCE,
+        method="percentile",
+        paired=False,
+        rng=np.random.default_rng(0),
+    )
+    return (point, float(result.confidence_interval.low), float(result.confidence_interval.high))
+
+
 def band(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Column-wise mean and 95% percentile-bootstrap band over rows (seeds) of ``matrix``."""
     m = np.asarray(matrix, dtype=float)

@@ -15,7 +15,9 @@ sum_reward / upper bound) and writes into ``--dest``:
   (fraction of runs above each score tau) and ``probability_of_improvement.png``;
 * with ``--runs`` (the suite's out_dir): ``learning_curves.csv`` / ``.png`` (each learner's
   training sum reward per episode, mean over seeds, per scenario) and ``wall_times.csv``
-  (seconds per run: train and evaluation stages, from each run's ``run.json``);
+  (seconds per run: train and evaluation stages, from each run's ``run.json``) and
+  ``bracket.csv`` (per scenario, the best score any run reached on each held-out episode:
+  the lower end of the bracket [best feasible known, upper bound], and its gap);
 * ``README.md``: the tables above in prose order, with the command and commit given.
 
 Runs are the seeds; an agent must have the same seeds on every scenario (rliable's matrix is
@@ -29,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import subprocess
+import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -42,7 +45,12 @@ import pandas as pd
 from rliable import library as rly
 from rliable import metrics
 
-from benchmarks.store import atomic_write_text
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.store import atomic_write_text  # noqa: E402
+from scripts.stats import difference_ci, mean_ci  # noqa: E402
 
 # rliable 1.2.0 passes a RandomState to arch, which warns that the argument is deprecated.
 warnings.filterwarnings("ignore", message="random_state is deprecated", category=FutureWarning)
@@ -111,15 +119,13 @@ def aggregates(matrices: dict[str, np.ndarray]) -> pd.DataFrame:
 
 def per_scenario(matrices: dict[str, np.ndarray], scenarios: list[str]) -> pd.DataFrame:
     """Mean score per scenario and agent with a bootstrap CI over runs, and the rank."""
-    rng = np.random.RandomState(RANDOM_STATE)
     rows = []
     for agent, matrix in matrices.items():
         for m, scenario in enumerate(scenarios):
             runs = matrix[:, m]
-            boot = runs[rng.randint(0, runs.size, size=(REPS, runs.size))].mean(axis=1)
-            low, high = np.percentile(boot, [2.5, 97.5])
+            score, low, high = mean_ci(runs)
             rows.append(
-                {"scenario": scenario, "agent": agent, "score": runs.mean(), "low": low,
+                {"scenario": scenario, "agent": agent, "score": score, "low": low,
                  "high": high, "runs": runs.size}
             )  # fmt: skip
     frame = pd.DataFrame(rows)
@@ -223,18 +229,14 @@ def focus_vs_references(
     """Per scenario: ``focus``'s mean score minus the best deployable reference's.
 
     The best reference is the one with the highest mean on that scenario; the CI resamples
-    both agents' runs independently (percentile bootstrap, ``REPS`` draws).
+    both agents' runs independently (:func:`scripts.stats.difference_ci`).
     """
     refs = [a for a in references(list(matrices)) if a != focus]
-    rng = np.random.RandomState(RANDOM_STATE)
     rows = []
     for m, scenario in enumerate(scenarios):
         best = max(refs, key=lambda a: matrices[a][:, m].mean())
         x, y = matrices[focus][:, m], matrices[best][:, m]
-        boot = x[rng.randint(0, x.size, size=(REPS, x.size))].mean(axis=1) - y[
-            rng.randint(0, y.size, size=(REPS, y.size))
-        ].mean(axis=1)
-        low, high = np.percentile(boot, [2.5, 97.5])
+        _, low, high = difference_ci(x, y)
         verdict = "holds" if low >= 0 else "does not hold" if high < 0 else "inconclusive"
         rows.append(
             {"scenario": scenario, "focus": focus, "best_reference": best,
@@ -242,6 +244,36 @@ def focus_vs_references(
              "low": low, "high": high, "verdict": verdict}
         )  # fmt: skip
     return pd.DataFrame(rows)
+
+
+def best_known(episodes: pd.DataFrame) -> pd.DataFrame:
+    """Per scenario, the lower end of the bracket [best feasible known, upper bound].
+
+    Every agent's evaluation episode is a feasible schedule of that episode, and every agent
+    and seed plays the same held-out episodes (``env_seed``), so the best known feasible score
+    of an episode is the best ``sum_reward / upper_bound`` any run reached on it. Per scenario:
+    its mean over the episodes (``best_known``), the gap ``1 - best_known`` (how much of the
+    bound no policy here reached: the bound's looseness and every agent's shortfall together)
+    and the agent(s) that reached the best most often.
+
+    :param episodes: :func:`benchmarks.suite.collect_episodes`'s rows.
+    """
+    columns = ["scenario", "episodes", "best_known", "gap", "worst_episode", "best_agents"]
+    if episodes.empty:
+        return pd.DataFrame(columns=columns)
+    frame = episodes.assign(score=episodes["sum_reward"] / episodes["upper_bound"])
+    rows = []
+    for scenario, group in frame.groupby("scenario", sort=True):
+        winners = group.loc[group.groupby("env_seed")["score"].idxmax()]
+        counts = winners["agent"].value_counts()
+        top = sorted(counts[counts == counts.max()].index)
+        rows.append(
+            {"scenario": scenario, "episodes": len(winners),
+             "best_known": float(winners["score"].mean()),
+             "gap": float(1.0 - winners["score"].mean()),
+             "worst_episode": float(winners["score"].min()), "best_agents": " ".join(top)}
+        )  # fmt: skip
+    return pd.DataFrame(rows, columns=columns)
 
 
 def learning_curves(runs: Path, units: set[tuple[str, str, int]] | None = None) -> pd.DataFrame:
@@ -344,6 +376,7 @@ def write_readme(
     figures: list[Path],
     run_record: Sequence[str] = (),
     completion: pd.DataFrame | None = None,
+    bracket: pd.DataFrame | None = None,
 ) -> Path:
     """``dest/README.md``: every table of this script, generated (never edited by hand)."""
     completion = pd.DataFrame() if completion is None else completion
@@ -380,6 +413,25 @@ def write_readme(
                 f"| {r['scenario']} | {r['focus_score']:.3f} | {r['best_reference']} "
                 f"{r['reference_score']:.3f} | {r['margin']:+.3f} [{r['low']:+.3f}, "
                 f"{r['high']:+.3f}] | {r['verdict']} |"
+            )
+    if bracket is not None and not bracket.empty:
+        lines += [
+            "",
+            "## How tight is the bound? [best feasible known, upper bound] per scenario",
+            "",
+            "Scores are fractions of each episode's upper bound, so the bound is 1. Best known: "
+            "per held-out episode, the best score any run of any agent reached (each is a "
+            "feasible schedule of that episode), then the mean over episodes. The gap "
+            "(1 - best known) is what no policy here reached: bound looseness and every "
+            "agent's shortfall together, so a score is judged against it, not against 1.",
+            "",
+            "| scenario | episodes | best known | gap | worst episode | best most often |",
+            "|---|---|---|---|---|---|",
+        ]
+        for _, r in bracket.iterrows():
+            lines.append(
+                f"| {r['scenario']} | {r['episodes']} | {r['best_known']:.3f} | "
+                f"{r['gap']:.3f} | {r['worst_episode']:.3f} | {r['best_agents']} |"
             )
     lines += [
         "",
@@ -485,9 +537,9 @@ def main(argv: list[str] | None = None) -> None:
     poi.to_csv(args.dest / "probability_of_improvement.csv", index=False)
     versus.to_csv(args.dest / "focus_vs_references.csv", index=False)
     figures = plot_all(matrices, scenarios, per, poi, args.focus, args.dest)
-    gains = walls = None
+    gains = walls = bracket = None
     if args.runs is not None:
-        from benchmarks.suite import wall_times
+        from benchmarks.suite import collect_episodes, wall_times
 
         units = {(r.scenario, r.agent, int(r.seed)) for r in scores.itertuples()}
         curves = learning_curves(args.runs, units)
@@ -496,6 +548,8 @@ def main(argv: list[str] | None = None) -> None:
         gains.to_csv(args.dest / "late_gain.csv", index=False)
         if not curves.empty:
             figures.append(plot_curves(curves, args.dest))
+        bracket = best_known(collect_episodes(args.runs, units))
+        bracket.to_csv(args.dest / "bracket.csv", index=False)
         walls = wall_times(args.runs)
         walls = walls[[(r.scenario, r.agent, int(r.seed)) in units for r in walls.itertuples()]]
         walls.to_csv(args.dest / "wall_times.csv", index=False)
@@ -526,7 +580,17 @@ def main(argv: list[str] | None = None) -> None:
     if args.dest.resolve() != args.scores.parent.resolve():
         atomic_write_text(args.dest / "scores.csv", scores.to_csv(index=False))
     readme = write_readme(
-        args.dest, args.command, agg, per, versus, gains, walls, figures, record, scores
+        args.dest,
+        args.command,
+        agg,
+        per,
+        versus,
+        gains,
+        walls,
+        figures,
+        record,
+        scores,
+        bracket,
     )
     print(f"wrote {args.dest}: {readme.name}, aggregates.csv, per_scenario.csv, "
           f"probability_of_improvement.csv, focus_vs_references.csv, "

@@ -44,6 +44,11 @@ def test_suite_runs_scores_and_aggregates_end_to_end(tmp_path, monkeypatch) -> N
     versus = pd.read_csv(dest / "focus_vs_references.csv")
     assert versus.loc[0, "best_reference"] == "round_robin"
     assert versus.loc[0, "verdict"] == "holds" and versus.loc[0, "low"] > 0.2
+    # The bracket's lower end: per episode the best of every run, so never below any run.
+    bracket = pd.read_csv(dest / "bracket.csv")
+    assert bracket.loc[0, "episodes"] == 2  # the quick suite's held-out episodes
+    assert bracket.loc[0, "best_known"] >= scores["score"].max() - 1e-12
+    assert bracket.loc[0, "gap"] == pytest.approx(1.0 - bracket.loc[0, "best_known"])
     walls = pd.read_csv(dest / "wall_times.csv")
     assert len(walls) == 4 and (walls[["train_s", "eval_s"]] > 0).all().all()
     readme = (dest / "README.md").read_text()
@@ -75,3 +80,37 @@ def test_the_same_scores_give_the_same_intervals() -> None:
     first = suite_stats.aggregates(matrices)
     assert first.equals(suite_stats.aggregates(matrices))
     assert (first["iqm_low"] < first["iqm_high"]).all()
+
+
+def test_best_known_takes_each_episodes_best_run_then_the_mean() -> None:
+    episodes = pd.DataFrame(
+        {
+            "scenario": ["s"] * 4 + ["t"] * 2,
+            "agent": ["a", "a", "b", "b", "a", "b"],
+            "seed": [0] * 6,
+            "env_seed": [10, 11, 10, 11, 10, 10],
+            "sum_reward": [8.0, 2.0, 6.0, 9.0, 1.0, 1.0],
+            "upper_bound": [10.0] * 6,
+        }
+    )
+    bracket = suite_stats.best_known(episodes).set_index("scenario")
+    # Episode 10: a (0.8); episode 11: b (0.9). Neither agent alone reaches 0.85 on average.
+    assert bracket.loc["s", "best_known"] == pytest.approx(0.85)
+    assert bracket.loc["s", "worst_episode"] == pytest.approx(0.8)
+    assert bracket.loc["s", "best_agents"] == "a b" and bracket.loc["s", "episodes"] == 2
+    assert bracket.loc["t", "gap"] == pytest.approx(0.9)
+
+
+def test_difference_ci_treats_a_reference_without_spread_as_a_constant() -> None:
+    from scripts.stats import difference_ci, mean_ci
+
+    x = np.array([0.5, 0.7, 0.6, 0.9])
+    point, low, high = difference_ci(x, np.full(3, 0.4))
+    _, x_low, x_high = mean_ci(x)
+    assert point == pytest.approx(x.mean() - 0.4)
+    assert (low, high) == pytest.approx((x_low - 0.4, x_high - 0.4))
+    # Swapping the samples negates the interval; two spread samples widen it.
+    assert difference_ci(np.full(3, 0.4), x)[1:] == pytest.approx((0.4 - x_high, 0.4 - x_low))
+    both = difference_ci(x, x - 0.1)
+    assert both[0] == pytest.approx(0.1) and both[1] < 0.1 < both[2]
+    assert high - low < both[2] - both[1]
