@@ -47,6 +47,9 @@ class ExperimentConfig:
     :param t_max_values_s: the deadlines to evaluate at.
     :param n_tasks_values: the task counts to evaluate at.
     :param eval_bound: compute the bound of every evaluation episode.
+    :param train_env_steps: the scenario suite's budget: every learner trains this many
+        environment steps per scenario (``benchmarks/suite.py`` sets ``train_episodes`` from
+        it per scenario; references play one episode); null outside the suite.
     """
 
     name: str = MISSING
@@ -59,6 +62,7 @@ class ExperimentConfig:
     t_max_values_s: list[float] = MISSING
     n_tasks_values: list[int] = MISSING
     eval_bound: bool = MISSING
+    train_env_steps: int | None = MISSING
 
     def check(self) -> None:
         """Raise :class:`BenchError` naming the first field outside its allowed range."""
@@ -67,6 +71,11 @@ class ExperimentConfig:
         for key, low in (("train_episodes", 1), ("eval_episodes", 1), ("eval_seed_base", 0)):
             if getattr(self, key) < low:
                 raise BenchError(f"experiment.{key} = {getattr(self, key)!r}: allowed >= {low}")
+        if self.train_env_steps is not None and self.train_env_steps < 1:
+            raise BenchError(
+                f"experiment.train_env_steps = {self.train_env_steps!r}: allowed >= 1, or "
+                "null outside the suite"
+            )
         if self.train_n_tasks is not None and self.train_n_tasks < 1:
             raise BenchError(
                 f"experiment.train_n_tasks = {self.train_n_tasks!r}: allowed >= 1, or null "

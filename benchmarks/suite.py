@@ -53,15 +53,6 @@ ROOT = Path(__file__).resolve().parents[1]
 #: opening comment says what makes the decision hard there), so a new scenario file joins it.
 SUITE_SCENARIOS = tuple(available_scenarios())
 
-#: Environment steps (decisions) each learner trains for on every scenario: train_episodes is
-#: ceil(steps / n_tasks), the same steps for every learner (references play one episode).
-#: "full": 5,000 steps (50 paper episodes), chosen from cost, not from where the curves
-#: flatten: SAC, Rainbow and AIF cost ~12-30 ms a step here, and 10,000 steps x 5 seeds x 10
-#: scenarios is hours on 2 cores. Measured (results/suite/README.md): 183 min of summed run
-#: time for 2 seeds on a loaded 2-core machine, so 5 seeds do not fit the 120-min target there;
-#: the "late gain" table says which learners were still rising. "quick": a smoke test.
-TRAIN_ENV_STEPS = {"full": 5_000, "quick": 300}
-
 #: Tasks per evaluation episode in the quick suite (the bound of 200-task episodes costs tens of
 #: seconds; the full suite evaluates at each scenario's own n_tasks).
 QUICK_EVAL_N_TASKS = 50
@@ -83,6 +74,14 @@ def all_agents() -> list[str]:
     return agent_names()
 
 
+@cache
+def default_train_env_steps(quick: bool) -> int:
+    """The learners' budget per scenario: ``train_env_steps`` of ``conf/experiment/suite.yaml``
+    (``suite_quick.yaml`` when ``quick``), the one place it is set."""
+    experiment = _compose([f"experiment={'suite_quick' if quick else 'suite'}"]).experiment
+    return int(experiment.train_env_steps)
+
+
 def _compose(overrides: list[str]) -> DictConfig:
     register_configs()
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base=None):
@@ -101,7 +100,7 @@ def run_one(
 ) -> Path:
     """Train then evaluate one (scenario, agent, seed); return the evaluation CSV.
 
-    :param train_env_steps: the learners' budget (default :data:`TRAIN_ENV_STEPS`).
+    :param train_env_steps: the learners' budget (default: :func:`default_train_env_steps`).
 
     :param quick_eval_n_tasks: tasks per evaluation episode in the quick suite (default
         :data:`QUICK_EVAL_N_TASKS`).
@@ -110,7 +109,7 @@ def run_one(
     cap = QUICK_EVAL_N_TASKS if quick_eval_n_tasks is None else quick_eval_n_tasks
     n_tasks = min(env.n_tasks, cap) if quick else env.n_tasks
     # References do not learn: one training episode (the harness's train stage) is all they need.
-    steps = train_env_steps or TRAIN_ENV_STEPS["quick" if quick else "full"]
+    steps = train_env_steps or default_train_env_steps(quick)
     budget = steps if agent in learners() else env.n_tasks
     common = [
         f"env={scenario}",
@@ -118,6 +117,7 @@ def run_one(
         f"seed={seed}",
         f"experiment={'suite_quick' if quick else 'suite'}",
         f"out_dir={out_dir / scenario}",
+        f"experiment.train_env_steps={steps}",
         f"experiment.train_episodes={math.ceil(budget / env.n_tasks)}",
         f"experiment.t_max_values_s=[{env.t_max_s}]",
         f"experiment.n_tasks_values=[{n_tasks}]",
@@ -297,7 +297,8 @@ def main(argv: list[str] | None = None) -> None:
         "--train-env-steps",
         type=int,
         default=None,
-        help="each learner's environment steps per scenario (>= 1; default: TRAIN_ENV_STEPS)",
+        help="each learner's environment steps per scenario (>= 1; default: train_env_steps "
+        "of conf/experiment/suite.yaml)",
     )
     parser.add_argument(
         "--collect-only",
@@ -309,7 +310,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--jobs = {args.jobs}: allowed >= 1")
     if args.train_env_steps is not None and args.train_env_steps < 1:
         parser.error(f"--train-env-steps = {args.train_env_steps}: allowed >= 1")
-    steps = args.train_env_steps or TRAIN_ENV_STEPS["quick" if args.quick else "full"]
+    steps = args.train_env_steps or default_train_env_steps(args.quick)
     out_dir = args.out_dir or ROOT / "outputs" / ("suite_quick" if args.quick else "suite")
     agents = args.agents or (list(QUICK_AGENTS) if args.quick else all_agents())
     unknown_agents = sorted(set(agents) - set(agent_names()))

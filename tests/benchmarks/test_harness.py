@@ -168,6 +168,7 @@ def test_complete_runs_are_skipped_and_killed_runs_resume(tmp_path: Path) -> Non
         ),
         (["threads=-3"], "threads = -3: allowed an integer >= 1"),
         (["experiment.bound_every=0"], "bound_every = 0: allowed an integer >= 1, or null"),
+        (["experiment=suite", "experiment.train_env_steps=0"], "train_env_steps = 0: allowed >= 1"),
         (["experiment=tmax"], "no trained policy for agent=edge_first seed=0"),
     ],
 )
