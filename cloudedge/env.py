@@ -183,7 +183,7 @@ class CloudEdgeEnv(gym.Env[np.ndarray, dict[str, Any]]):
         self._memory_cap_list = self._memory_cap.tolist()
         # Normalised server distances of the terminals that stand still (reset per episode,
         # since each reset places the fleet anew).
-        self._stationary_distances: dict[int, list[float]] = {}
+        self._stationary_distances = {}
         self.metrics = EpisodeMetrics()
         info = self._task_info()
         info["truncated_prompts"] = self.simulator.tasks.n_truncated_prompts
