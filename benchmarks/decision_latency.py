@@ -109,31 +109,35 @@ def main_branch_aif(env: CloudEdgeEnv, seed: int, ref: str = "main") -> Agent | 
     return agent
 
 
-def report(name: str, wall: np.ndarray, cpu: np.ndarray) -> str:
+def summary(wall: np.ndarray, cpu: np.ndarray) -> dict[str, float]:
+    """Wall and CPU p50 / p99 and the wall mean of per-decision times (s), in ms."""
     w, c = wall * 1e3, cpu * 1e3
-    return (
-        f"{name:<30} {np.percentile(w, 50):>8.2f} {np.percentile(w, 99):>8.2f} "
-        f"{np.percentile(c, 50):>8.2f} {np.percentile(c, 99):>8.2f} {w.mean():>8.2f} "
-        f"{len(w):>5d}"
-    )
+    return {
+        "wall_p50_ms": float(np.percentile(w, 50)),
+        "wall_p99_ms": float(np.percentile(w, 99)),
+        "cpu_p50_ms": float(np.percentile(c, 50)),
+        "cpu_p99_ms": float(np.percentile(c, 99)),
+        "wall_mean_ms": float(w.mean()),
+    }
+
+
+def report(name: str, wall: np.ndarray, cpu: np.ndarray) -> str:
+    """One printed row: the :func:`summary` figures and the number of decisions."""
+    cells = " ".join(f"{value:>8.2f}" for value in summary(wall, cpu).values())
+    return f"{name:<30} {cells} {len(wall):>5d}"
 
 
 def write_table(path: Path, timed: dict[str, tuple[np.ndarray, np.ndarray]], n: int) -> None:
-    """One row per agent: wall and CPU p50 / p99 / mean (ms), with where it was measured."""
+    """One row per agent: the :func:`summary` figures (ms), with where it was measured."""
     from benchmarks.speed import machine
     from benchmarks.store import atomic_write_text
 
     where = machine()
-    rows = []
-    for name, (wall, cpu) in timed.items():
-        w, c = wall * 1e3, cpu * 1e3
-        rows.append(
-            {"agent": name, "decisions": n, "wall_p50_ms": round(float(np.percentile(w, 50)), 3),
-             "wall_p99_ms": round(float(np.percentile(w, 99)), 3),
-             "cpu_p50_ms": round(float(np.percentile(c, 50)), 3),
-             "cpu_p99_ms": round(float(np.percentile(c, 99)), 3),
-             "wall_mean_ms": round(float(w.mean()), 3), **where}
-        )  # fmt: skip
+    rows = [
+        {"agent": name, "decisions": n,
+         **{k: round(v, 3) for k, v in summary(wall, cpu).items()}, **where}
+        for name, (wall, cpu) in timed.items()
+    ]  # fmt: skip
     atomic_write_text(path, pd.DataFrame(rows).to_csv(index=False))
     print(f"wrote {path}")
 
