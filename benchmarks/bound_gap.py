@@ -5,24 +5,28 @@ episode:
 
 - ``lp_upper``: the LP bound, grid refined to < 0.5% (:func:`agents.bound.refined_upper_bound`);
 - ``lp_coarse_upper`` and ``milp_upper``: the LP and the MILP on the first (coarse) grid, the
-  MILP's value HiGHS's dual bound after ``--milp-time`` seconds (``milp_gap`` is HiGHS's own
-  relative gap then: 0 when it was proved optimal). ``milp_upper / lp_coarse_upper`` isolates
-  the integrality relaxation (item 4 of the bound's docstring);
+  MILP's value HiGHS's dual bound after at most ``--milp-nodes`` branch-and-bound nodes
+  (``milp_gap`` is HiGHS's own relative gap then: 0 when it was proved optimal).
+  ``milp_upper / lp_coarse_upper`` isolates the integrality relaxation (item 4 of the bound's
+  docstring);
 - ``lp_rounding_feasible``: the LP-rounding schedule played in the simulator;
 - ``best_reference``: the best reference agent (``benchmarks.scenario_table.REFERENCES``);
 - ``milp_schedule_feasible``: the MILP's incumbent cells played like the LP rounding;
 - ``best_search_feasible``: a local search in the real simulator started from the best of the
   above: task by task, every (server, compute share) of a small menu and refusal is tried with
   the other tasks' decisions replayed (shares capped by what remains; a task that would miss
-  its deadline is refused), the best kept, until a sweep improves nothing or ``--search-time``
-  runs out.
+  its deadline is refused), the best kept, until a sweep improves nothing or ``--search-evals``
+  episode suffixes have been played.
+
+Both budgets count work, not seconds, so the same arguments give the same CSV on one machine
+(the CPU seconds of each case are printed, not written).
 
 Variants: ``base`` (the scenario as shipped, ``n_tasks`` overridden) and ``slots_inf`` (every
 server's ``parallel_slots`` set to 10,000, so that the slot relaxation (item 3) and FIFO
 queueing vanish from both ends of the bracket).
 
     python -m benchmarks.bound_gap --out results/bound_gap.csv
-    python -m benchmarks.bound_gap --cases queueing:20:base --seeds 0 --search-time 5
+    python -m benchmarks.bound_gap --cases queueing:20:base --seeds 0 --search-evals 2000
 """
 
 from __future__ import annotations
@@ -137,11 +141,11 @@ def _decisions(env: _RecordingEnv) -> list[Decision]:
 
 
 def solve(
-    simulator: Simulator, grid: Grid, *, integral: bool, time_limit: float
+    simulator: Simulator, grid: Grid, *, integral: bool, node_limit: int
 ) -> tuple[float, float, _Program]:
     """The bound program on ``grid``: (upper bound, HiGHS's MILP gap or 0, program with x).
 
-    For the MILP, the value is HiGHS's dual bound (valid even when the time limit stopped it)
+    For the MILP, the value is HiGHS's dual bound (valid even when the node limit stopped it)
     and x its incumbent (None if it found none).
     """
     program, arrival_s, latency_s = _cells(simulator, grid)
@@ -154,7 +158,7 @@ def solve(
         constraints=LinearConstraint(matrix, -np.inf, upper),
         integrality=np.full(n_vars, 1 if integral else 0),
         bounds=Bounds(0.0, 1.0),
-        options={"time_limit": time_limit, "disp": False},
+        options={"node_limit": node_limit, "disp": False},
     )
     dual = getattr(result, "mip_dual_bound", None)
     if integral and dual is not None and math.isfinite(dual):
@@ -208,7 +212,7 @@ def local_search(
     fresh: Simulator,
     decisions: list[Decision],
     nominal_bw: np.ndarray,
-    budget_s: float,
+    max_evals: int,
 ) -> tuple[float, list[Decision], int, bool]:
     """Best-improvement sweeps over tasks in arrival order (see the module docstring).
 
@@ -222,15 +226,14 @@ def local_search(
     decisions = list(decisions)
     best = play_decisions(clone_simulator(fresh), decisions, 0, nominal_bw)
     evals = 0
-    deadline = time.process_time() + budget_s
     improved = True
     converged = False
-    while improved and time.process_time() < deadline:
+    while improved and evals < max_evals:
         improved = False
         state = clone_simulator(fresh)
         prefix = 0.0
         for i in range(len(decisions)):
-            if time.process_time() >= deadline:
+            if evals >= max_evals:
                 break
             choice = decisions[i]
             for option in menu:
@@ -277,8 +280,8 @@ def run_case(
     variant: str,
     seed: int,
     *,
-    milp_time: float,
-    search_time: float,
+    milp_nodes: int,
+    search_evals: int,
     references: tuple[str, ...] = REFERENCES,
 ) -> GapRow:
     """Every column of one row (see the module docstring)."""
@@ -296,9 +299,9 @@ def run_case(
     rounding = lp_rounding_schedule(env, program, seed)
     candidates: list[tuple[float, list[Decision]]] = [(rounding, _decisions(env))]
 
-    lp_coarse, _, _ = solve(fresh, Grid(), integral=False, time_limit=milp_time)
-    milp_value, milp_gap, milp_program = solve(fresh, Grid(), integral=True, time_limit=milp_time)
-    # Stopped by its time limit before the root LP, HiGHS's dual bound can exceed the LP's.
+    lp_coarse, _, _ = solve(fresh, Grid(), integral=False, node_limit=milp_nodes)
+    milp_value, milp_gap, milp_program = solve(fresh, Grid(), integral=True, node_limit=milp_nodes)
+    # Stopped early, HiGHS's dual bound can exceed the LP's on the same grid: keep the lower.
     milp_value = min(milp_value, lp_coarse)
     milp_feasible = math.nan
     if milp_program.x is not None:
@@ -320,7 +323,7 @@ def run_case(
         (d for _, d in candidates),
         key=lambda d: play_decisions(clone_simulator(fresh), d, 0, nominal_bw),
     )
-    searched, _, evals, converged = local_search(fresh, start_decisions, nominal_bw, search_time)
+    searched, _, evals, converged = local_search(fresh, start_decisions, nominal_bw, search_evals)
     return GapRow(
         scenario=name,
         variant=variant,
@@ -345,7 +348,8 @@ def rows_to_csv(rows: list[GapRow]) -> str:
     """The rows as CSV text (floats to 6 significant digits)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    names = [f.name for f in fields(GapRow)]
+    # CPU seconds are printed, not written: the CSV depends on the arguments alone.
+    names = [f.name for f in fields(GapRow) if f.name != "cpu_s"]
     writer.writerow(names)
     for row in rows:
         values = [getattr(row, n) for n in names]
@@ -375,11 +379,22 @@ def main(argv: list[str] | None = None) -> list[GapRow]:
         f"{', '.join(VARIANTS)}); default: {' '.join(DEFAULT_CASES)}",
     )
     parser.add_argument("--seeds", nargs="*", type=int, default=[0])
-    parser.add_argument("--milp-time", type=float, default=8.0, help="HiGHS limit (s)")
-    parser.add_argument("--search-time", type=float, default=25.0, help="CPU s per case")
+    parser.add_argument(
+        "--milp-nodes", type=int, default=500, help="HiGHS branch-and-bound node limit (>= 1)"
+    )
+    parser.add_argument(
+        "--search-evals",
+        type=int,
+        default=10_000,
+        help="episode suffixes the local search may play per case (>= 0)",
+    )
     parser.add_argument("--agents", nargs="*", default=list(REFERENCES))
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "bound_gap.csv")
     args = parser.parse_args(argv)
+    if args.milp_nodes < 1:
+        parser.error(f"--milp-nodes = {args.milp_nodes}: allowed >= 1")
+    if args.search_evals < 0:
+        parser.error(f"--search-evals = {args.search_evals}: allowed >= 0")
     rows: list[GapRow] = []
     for name, n_tasks, variant in args.cases:
         for seed in args.seeds:
@@ -388,8 +403,8 @@ def main(argv: list[str] | None = None) -> list[GapRow]:
                 n_tasks,
                 variant,
                 seed,
-                milp_time=args.milp_time,
-                search_time=args.search_time,
+                milp_nodes=args.milp_nodes,
+                search_evals=args.search_evals,
                 references=tuple(args.agents),
             )
             rows.append(row)
