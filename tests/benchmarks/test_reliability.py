@@ -36,6 +36,7 @@ TRAIN = {
     "name": "train", "train_episodes": 3, "train_t_max_s": None, "train_n_tasks": 10,
     "bound_every": None, "eval_episodes": 1, "eval_seed_base": 1_000_000,
     "t_max_values_s": [15.0], "n_tasks_values": [10], "eval_bound": False,
+    "train_env_steps": None,
 }  # fmt: skip
 #: Overrides of the CLI runs (a tiny train of the paper scenario).
 TINY = ["experiment.train_episodes=3", "experiment.train_n_tasks=10", "experiment.bound_every=1"]
