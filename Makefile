@@ -14,13 +14,14 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# The whole suite (what CI runs).
+# The whole suite (what CI runs), one pytest-xdist worker per CPU: tests share no files
+# (each writes under its own tmp_path), so they may run side by side.
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 # The edit loop: everything but the tests marked slow (pyproject.toml [tool.pytest]).
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -n auto -m "not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
