@@ -41,6 +41,8 @@ OURS_FLAT = "ours: the paper gives no number for 'flat'; read as a spread within
 EXACT = "exact: the paper says nothing completes"
 
 Verdict = bool | None  # True holds, False does not hold, None inconclusive
+#: A verdict as the tables print it.
+VERDICT_TEXT = {True: HOLDS, False: FAILS, None: INCONCLUSIVE}
 
 
 @dataclass(frozen=True)
@@ -169,6 +171,13 @@ def within(cell: Cell, low: float, high: float) -> Verdict:
     if low <= cell.low and cell.high <= high:
         return True
     return False if cell.high < low or cell.low > high else None
+
+
+def at_least(low: float, high: float, target: float) -> str:
+    """The verdict, as text, of "at least ``target``" for an interval ``[low, high]``: holds
+    when the whole interval is >= target, does not hold when it is wholly below, inconclusive
+    otherwise (:func:`within` with no upper end)."""
+    return VERDICT_TEXT[within(Cell("", math.nan, math.nan, low, high), target, math.inf)]
 
 
 def greater(a: Cell, b: Cell) -> Verdict:
@@ -336,7 +345,7 @@ def judge(claim: Claim, summary: pd.DataFrame) -> tuple[str, str]:
         return text or "n/a", NOT_TESTED
     mine = {a: v for a, v in judged.items() if a in agents}
     verdict = COMPARISONS[claim.comparison](mine, claim, summary)
-    return text, {True: HOLDS, False: FAILS, None: INCONCLUSIVE}[verdict]
+    return text, VERDICT_TEXT[verdict]
 
 
 def _cells_text(cells_: Sequence[Cell]) -> str:

@@ -50,6 +50,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.store import atomic_write_text  # noqa: E402
+from scripts.claims import at_least  # noqa: E402
 from scripts.stats import difference_ci, mean_ci  # noqa: E402
 
 # rliable 1.2.0 passes a RandomState to arch, which warns that the argument is deprecated.
@@ -237,7 +238,7 @@ def focus_vs_references(
         best = max(refs, key=lambda a: matrices[a][:, m].mean())
         x, y = matrices[focus][:, m], matrices[best][:, m]
         _, low, high = difference_ci(x, y)
-        verdict = "holds" if low >= 0 else "does not hold" if high < 0 else "inconclusive"
+        verdict = at_least(low, high, 0.0)
         rows.append(
             {"scenario": scenario, "focus": focus, "best_reference": best,
              "focus_score": x.mean(), "reference_score": y.mean(), "margin": x.mean() - y.mean(),

@@ -29,6 +29,7 @@ from scripts.claims import (  # noqa: E402
     ORDERING,
     OURS_FLAT,
     Claim,
+    at_least,
     describe,
     judge,
 )
@@ -339,10 +340,7 @@ def _suite_section(suite: Path) -> list[str]:
     paper = per[(per["scenario"] == "paper") & (per["agent"] == "aif")]
     if not paper.empty:
         r = paper.iloc[0]
-        verdict = (
-            "holds" if r["low"] >= AIF_PAPER_TARGET
-            else "does not hold" if r["high"] < AIF_PAPER_TARGET else "inconclusive"
-        )  # fmt: skip
+        verdict = at_least(r["low"], r["high"], AIF_PAPER_TARGET)
         lines += [
             "",
             f"Ours (issue 17's target): *aif reaches >= {AIF_PAPER_TARGET} of the bound on "
