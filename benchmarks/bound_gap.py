@@ -43,10 +43,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from agents.base import make_agent, start_episode
 from agents.bound import (
     Grid,
     _capacity_rows,
@@ -56,7 +54,7 @@ from agents.bound import (
     lp_rounding_schedule,
     refined_upper_bound,
 )
-from benchmarks.scenario_table import REFERENCES
+from benchmarks.scenario_table import REFERENCES, play
 from benchmarks.store import atomic_write_text
 from cloudedge.config import ScenarioConfig, load_scenario
 from cloudedge.env import CloudEdgeEnv
@@ -263,15 +261,11 @@ def _nominal_bandwidth(scenario: ScenarioConfig) -> np.ndarray:
 def _play_reference(
     agent_name: str, scenario: ScenarioConfig, seed: int
 ) -> tuple[float, list[Decision]]:
-    config = yaml.safe_load((ROOT / "conf" / "agent" / f"{agent_name}.yaml").read_text())
-    agent = make_agent(config, scenario, seed=0)
+    """One episode of a reference (:func:`benchmarks.scenario_table.play`): its sum reward and
+    the decisions it made."""
     env = _RecordingEnv(scenario)
-    obs, info = start_episode(agent, env, seed)
-    total, done = 0.0, False
-    while not done:
-        obs, reward, done, _, info = env.step(agent.act(obs, info))
-        total += float(reward)
-    return total, _decisions(env)
+    metrics, _ = play(agent_name, scenario, seed, env=env)
+    return metrics["sum_reward"], _decisions(env)
 
 
 def run_case(

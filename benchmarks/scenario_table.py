@@ -39,13 +39,18 @@ def scenario_names() -> list[str]:
     return available_scenarios()
 
 
-def play(agent_name: str, scenario, seed: int) -> tuple[dict[str, float], dict[str, float]]:
-    """One episode of a reference; its metrics and what moved (queue, transmission, reuse)."""
+def play(
+    agent_name: str, scenario, seed: int, env: CloudEdgeEnv | None = None
+) -> tuple[dict[str, float], dict[str, float]]:
+    """One episode of a reference; its metrics and what moved (queue, transmission, reuse).
+
+    :param env: the environment to play in (default: a new one of ``scenario``).
+    """
     config = yaml.safe_load((ROOT / "conf" / "agent" / f"{agent_name}.yaml").read_text())
     if agent_capabilities(config).learns:
         raise ValueError(f"{agent_name} learns: this table holds references only")
     agent = make_agent(config, scenario, seed=0)
-    env = CloudEdgeEnv(scenario)
+    env = CloudEdgeEnv(scenario) if env is None else env
     obs, info = start_episode(agent, env, seed)
     outcomes = []
     done = False
