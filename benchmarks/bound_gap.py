@@ -32,10 +32,8 @@ queueing vanish from both ends of the bracket).
 from __future__ import annotations
 
 import argparse
-import copy
 import csv
 import io
-import itertools
 import math
 import time
 from dataclasses import dataclass, fields
@@ -170,15 +168,6 @@ def solve(
     return value, gap, program
 
 
-def clone_simulator(sim: Simulator) -> Simulator:
-    """An independent copy of the episode's dynamic state (tasks and terminals shared)."""
-    twin = copy.copy(sim)
-    twin.servers = [s.clone() for s in sim.servers]
-    twin._events = list(sim._events)
-    twin._sequence = itertools.count(next(sim._sequence))
-    return twin
-
-
 def apply(sim: Simulator, decision: Decision, nominal_bw: np.ndarray) -> float:
     """Admit the current task as ``decision`` says (capped by what remains; refused when it
     cannot fit its memory or would miss its deadline); return its reward."""
@@ -222,13 +211,13 @@ def local_search(
         (j, s, math.nan) for j in range(n_servers) for s in SEARCH_SHARES
     ]
     decisions = list(decisions)
-    best = play_decisions(clone_simulator(fresh), decisions, 0, nominal_bw)
+    best = play_decisions(fresh.clone(), decisions, 0, nominal_bw)
     evals = 0
     improved = True
     converged = False
     while improved and evals < max_evals:
         improved = False
-        state = clone_simulator(fresh)
+        state = fresh.clone()
         prefix = 0.0
         for i in range(len(decisions)):
             if evals >= max_evals:
@@ -237,7 +226,7 @@ def local_search(
             for option in menu:
                 if option == decisions[i]:
                     continue
-                trial = clone_simulator(state)
+                trial = state.clone()
                 value = prefix + apply(trial, option, nominal_bw)
                 value += play_decisions(trial, decisions, i + 1, nominal_bw)
                 evals += 1
@@ -286,7 +275,7 @@ def run_case(
     env.reset(seed=seed)
     sim = env.simulator
     assert sim is not None
-    fresh = clone_simulator(sim)
+    fresh = sim.clone()
     nominal_bw = _nominal_bandwidth(scenario)
 
     lp, program = refined_upper_bound(sim)
@@ -315,7 +304,7 @@ def run_case(
     # reference's score: start from the candidate that replays best.
     start_decisions = max(
         (d for _, d in candidates),
-        key=lambda d: play_decisions(clone_simulator(fresh), d, 0, nominal_bw),
+        key=lambda d: play_decisions(fresh.clone(), d, 0, nominal_bw),
     )
     searched, _, evals, converged = local_search(fresh, start_decisions, nominal_bw, search_evals)
     return GapRow(

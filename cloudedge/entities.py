@@ -153,8 +153,11 @@ class Server:
         self.table_row = np.array([1.0, 1.0, 1.0, 0.0]) if table_row is None else table_row
         self.table_row[:] = (1.0, 1.0, 1.0, 0.0)
 
-    def clone(self) -> Server:
-        """An independent copy (own remaining resources, slots and table row)."""
+    def clone(self, table_row: np.ndarray | None = None) -> Server:
+        """An independent copy (own remaining resources, slots and table row).
+
+        :param table_row: the length-4 view the copy keeps its state in (default: its own).
+        """
         twin = Server(
             self.index,
             self.config,
@@ -163,6 +166,7 @@ class Server:
             self.capacity.bandwidth_hz,
             self.capacity.memory_bytes,
             self.nominal_compute_units,
+            table_row,
         )
         rem = self.remaining
         twin.remaining = Allocation(rem.compute_units, rem.bandwidth_hz, rem.memory_bytes)

@@ -17,6 +17,7 @@ started it (still queued at the deadline) does not spend a slot on it.
 
 from __future__ import annotations
 
+import copy
 import heapq
 import itertools
 import math
@@ -200,6 +201,20 @@ class Simulator:
         if not self.done:
             self.advance_to(self._arrival_s[self.next_task])
         return outcome
+
+    def clone(self) -> Simulator:
+        """An independent copy of the episode's state (clock, next task, every server's
+        remaining resources and slots, pending releases), to play a different future from
+        here; the tasks, terminals, fading and channel are shared (never changed)."""
+        twin = copy.copy(self)
+        twin.server_table = self.server_table.copy()
+        twin.servers = [s.clone(twin.server_table[k]) for k, s in enumerate(self.servers)]
+        twin._events = list(self._events)  # the granted allocations are never changed
+        # Both continue from the same sequence number: each heap only orders its own events.
+        start = next(self._sequence)
+        self._sequence = itertools.count(start)
+        twin._sequence = itertools.count(start)
+        return twin
 
     def preview(self, server_index: int, shares: tuple[float, float, float]) -> TaskOutcome:
         """The outcome :meth:`admit` would give the current task, changing nothing."""
