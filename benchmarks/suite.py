@@ -289,6 +289,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out-dir", type=Path, default=None)
     parser.add_argument("--agents", nargs="*", default=None)
     parser.add_argument("--scenarios", nargs="*", default=list(SUITE_SCENARIOS))
+    parser.add_argument(
+        "--scenario-index",
+        type=int,
+        default=None,
+        help="run only the i-th (0-based) of --scenarios: one scenario per cluster array task "
+        "(e.g. --scenario-index $SLURM_ARRAY_TASK_ID)",
+    )
     parser.add_argument("--seeds", nargs="*", type=int, default=None)
     parser.add_argument(
         "--jobs", type=int, default=1, help="worker processes (>= 1; 1 runs in this process)"
@@ -310,6 +317,13 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--jobs = {args.jobs}: allowed >= 1")
     if args.train_env_steps is not None and args.train_env_steps < 1:
         parser.error(f"--train-env-steps = {args.train_env_steps}: allowed >= 1")
+    if args.scenario_index is not None:
+        if not 0 <= args.scenario_index < len(args.scenarios):
+            parser.error(
+                f"--scenario-index = {args.scenario_index}: allowed 0..{len(args.scenarios) - 1} "
+                f"(the positions in --scenarios: {args.scenarios})"
+            )
+        args.scenarios = [args.scenarios[args.scenario_index]]
     steps = args.train_env_steps or default_train_env_steps(args.quick)
     out_dir = args.out_dir or ROOT / "outputs" / ("suite_quick" if args.quick else "suite")
     agents = args.agents or (list(QUICK_AGENTS) if args.quick else all_agents())
@@ -342,8 +356,9 @@ def main(argv: list[str] | None = None) -> None:
         print(f"suite: error: {len(missing)} run(s) not in {out_dir}, e.g. {missing[:3]}",
               file=sys.stderr)  # fmt: skip
         raise SystemExit(2)
-    scores.to_csv(out_dir / "scores.csv", index=False)
-    wall_times(out_dir).to_csv(out_dir / "wall_times.csv", index=False)
+    # Atomic: array tasks of one cluster job share out_dir and finish at the same time.
+    atomic_write_text(out_dir / "scores.csv", scores.to_csv(index=False))
+    atomic_write_text(out_dir / "wall_times.csv", wall_times(out_dir).to_csv(index=False))
     wall = time.perf_counter() - started
     record = {
         "wall_s": round(wall, 1),

@@ -72,6 +72,26 @@ def test_a_failing_run_is_reported_and_the_others_still_run(tmp_path, monkeypatc
     assert ran == [("paper", "round_robin", 0), ("paper", "round_robin", 1)]
 
 
+def test_an_array_task_runs_the_scenario_at_its_index(tmp_path, monkeypatch, capsys) -> None:
+    asked = []
+
+    def fake_run_units(units, *args, **kwargs):
+        asked.extend(units)
+        raise SystemExit(0)  # stop before scoring: only the selection is under test
+
+    monkeypatch.setattr(suite, "run_units", fake_run_units)
+    base = ["--quick", "--agents", "round_robin", "--seeds", "0", "--out-dir", str(tmp_path)]
+    with pytest.raises(SystemExit):
+        suite.main([*base, "--scenario-index", "1"])
+    assert asked == [(suite.SUITE_SCENARIOS[1], "round_robin", 0)]
+    # An index past the list is refused before any run, naming the allowed range.
+    asked.clear()
+    with pytest.raises(SystemExit) as refused:
+        suite.main([*base, "--scenarios", "paper", "overload", "--scenario-index", "2"])
+    assert refused.value.code == 2 and asked == []
+    assert "--scenario-index = 2: allowed 0..1" in capsys.readouterr().err
+
+
 # rliable 1.2.0 hands arch a RandomState, which arch deprecates (not ours to change).
 @pytest.mark.filterwarnings("ignore:random_state is deprecated:FutureWarning")
 def test_the_same_scores_give_the_same_intervals() -> None:
