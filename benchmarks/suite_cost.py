@@ -1,7 +1,7 @@
 """What ``make benchmark`` costs, from the runs a suite folder already holds.
 
 Usage: ``python -m benchmarks.suite_cost --runs outputs/suite [--seeds 5] [--jobs 2]
-[--out results/suite/cost.csv]``.
+[--out results/suite_cost.csv]``.
 
 Every run records its wall time (``run.json``). The first evaluated run of a scenario also
 computes the scenario's bounds (cached in ``bounds/`` for every later run), so its evaluation
@@ -38,7 +38,9 @@ def bound_costs(walls: pd.DataFrame) -> pd.Series:
     for _scenario, runs in walls.groupby("scenario"):
         excess = {}
         for _agent, unit_runs in runs.groupby("agent"):
-            for index in unit_runs.index if len(unit_runs) > 1 else ():
+            if len(unit_runs) < 2:
+                continue  # one seed alone cannot tell bounds from the run's own cost
+            for index in unit_runs.index:
                 others = unit_runs["eval_s"].drop(index).median()
                 excess[index] = unit_runs.at[index, "eval_s"] - others
         if excess:
