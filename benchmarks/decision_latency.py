@@ -1,12 +1,16 @@
 """Time of one ``act()`` on one CPU thread, p50 and p99 per agent (AIF target: p99 <= 10 ms).
 
-Usage: ``python -m benchmarks.decision_latency [--decisions 300] [--no-main] [--profile]``.
+Usage: ``python -m benchmarks.decision_latency [--decisions 300] [--old-ref REF | --no-old]
+[--profile]``.
 
 The AIF agent is timed as built by ``conf/agent/aif.yaml`` (the defaults) and, for scale, at
 the reference sizes of Tschantz et al. (10 members, 200 hidden units); beside it, in the same
-run, the AIF agent of the ``main`` branch (its ``agents/aif`` and ``conf/agent/aif.yaml``
-read with ``git show`` into a temporary package, so the old design is measured as it was,
-without being kept in the tree). Each first plays its random seed episodes and one refit,
+run, the AIF agent of an older commit (``--old-ref``, by default ``OLD_DESIGN_REF``, the last
+commit before issue 17's redesign: 10 iterations x 250 candidates, cold-started, planned in
+torch), its ``agents/aif`` and ``conf/agent/aif.yaml`` read with ``git show`` into a temporary
+package, so the old design is measured as it was without being kept in the tree. A fixed
+commit, not a branch: a branch moves, and once the redesign was merged ``main`` timed the new
+design against itself. Each first plays its random seed episodes and one refit,
 so that it plans with a fitted model on realistic states, then every decision of whole
 episodes is timed: wall time (``perf_counter``) and the process's CPU time
 (``process_time``), closer to what an idle core takes when the machine is shared.
@@ -39,6 +43,9 @@ from cloudedge import CloudEdgeEnv
 
 CONF = Path(__file__).resolve().parents[1] / "conf" / "agent"
 REFERENCE_SIZES = {"n_members": 10, "n_hidden": 200}
+#: The last commit with the AIF design before issue 17 (10 x 250 cold-started CEM in torch).
+OLD_DESIGN_REF = "4746b9a"
+NEW_DESIGN = "aif (conf/agent/aif.yaml)"
 HEURISTICS = tuple(agent_names(lambda c: not c.learns))  # read from each class's capabilities
 
 
@@ -75,9 +82,9 @@ def prepared_aif(env: CloudEdgeEnv, seed: int, **overrides: Any) -> Agent:
     return agent
 
 
-def main_branch_aif(env: CloudEdgeEnv, seed: int, ref: str = "main") -> Agent | None:
+def old_design_aif(env: CloudEdgeEnv, seed: int, ref: str = OLD_DESIGN_REF) -> Agent | None:
     """The AIF agent of git ref ``ref`` (its code and config), prepared as :func:`prepared_aif`;
-    None when git or the ref is not available."""
+    None when git or the ref is not available (e.g. a shallow clone)."""
     root = Path(__file__).resolve().parents[1]
 
     def show(path: str) -> str:
@@ -87,13 +94,13 @@ def main_branch_aif(env: CloudEdgeEnv, seed: int, ref: str = "main") -> Agent | 
 
     try:
         files = show("agents/aif/").split()
-        # <tmp>/src/aif_main/agent.py reads its defaults from <tmp>/conf/agent/aif.yaml
+        # <tmp>/src/aif_old/agent.py reads its defaults from <tmp>/conf/agent/aif.yaml
         # (parents[2] of the module, as in the tree).
-        base = Path(tempfile.mkdtemp(prefix="aif_main_"))
-        package = base / "src" / "aif_main"
+        base = Path(tempfile.mkdtemp(prefix="aif_old_"))
+        package = base / "src" / "aif_old"
         package.mkdir(parents=True)
         for name in (f for f in files if f.endswith(".py")):
-            source = show(f"agents/aif/{name}").replace("agents.aif.", "aif_main.")
+            source = show(f"agents/aif/{name}").replace("agents.aif.", "aif_old.")
             (package / name).write_text(source)
         config_text = show("conf/agent/aif.yaml")
         (base / "conf" / "agent").mkdir(parents=True)
@@ -102,7 +109,7 @@ def main_branch_aif(env: CloudEdgeEnv, seed: int, ref: str = "main") -> Agent | 
     except (OSError, subprocess.CalledProcessError):
         return None
     sys.path.insert(0, str(package.parent))
-    module = importlib.import_module("aif_main.agent")
+    module = importlib.import_module("aif_old.agent")
     config.pop("_target_", None)
     agent = module.AIFAgent(env.scenario, seed=seed, **config)
     agent.learn(env, agent.config.seed_episodes, seed=10_000)
@@ -163,7 +170,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--decisions", type=int, default=300, help="act() calls timed per agent")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-reference", action="store_true", help="skip the 10 x 200 model")
-    parser.add_argument("--no-main", action="store_true", help="skip main's AIF (old design)")
+    parser.add_argument(
+        "--old-ref",
+        default=OLD_DESIGN_REF,
+        help=f"git commit whose AIF is timed beside the current one (default {OLD_DESIGN_REF})",
+    )
+    parser.add_argument("--no-old", action="store_true", help="skip the old design's AIF")
     parser.add_argument("--no-heuristics", action="store_true", help="skip the heuristics")
     parser.add_argument("--profile", action="store_true", help="operator table of AIF's act()")
     parser.add_argument(
@@ -176,11 +188,12 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     env = CloudEdgeEnv()  # the paper scenario: 5 servers, t_max 15 s, 100 tasks
 
+    old_design = f"aif at {args.old_ref} (old design)"
     rows: list[tuple[str, Callable[[], Agent | None]]] = [
-        ("aif (conf/agent/aif.yaml)", lambda: prepared_aif(env, args.seed))
+        (NEW_DESIGN, lambda: prepared_aif(env, args.seed))
     ]
-    if not args.no_main:
-        rows.append(("aif of main (old design)", lambda: main_branch_aif(env, args.seed)))
+    if not args.no_old:
+        rows.append((old_design, lambda: old_design_aif(env, args.seed, args.old_ref)))
     if not args.no_reference:
         rows.append(
             ("aif (10 members x 200)", lambda: prepared_aif(env, args.seed, **REFERENCE_SIZES))
@@ -202,14 +215,14 @@ def main(argv: list[str] | None = None) -> int:
     for name, build in rows:
         agent = build()
         if agent is None:
-            print(f"{name:<30} not available (needs git and the main branch)")
+            print(f"{name:<30} not available (needs git and commit {args.old_ref})")
             continue
         first = first or agent
         timed[name] = time_decisions(agent, env, args.decisions, seed=args.seed)
         print(report(name, *timed[name]), flush=True)
     if args.out is not None:
         write_table(args.out, timed, args.decisions)
-    new, old = timed.get("aif (conf/agent/aif.yaml)"), timed.get("aif of main (old design)")
+    new, old = timed.get(NEW_DESIGN), timed.get(old_design)
     if new is not None and old is not None:
         ratios = [
             np.percentile(o, q) / np.percentile(n, q)

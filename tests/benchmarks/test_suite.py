@@ -1,5 +1,8 @@
 """The suite layer end to end at a tiny budget: runs through the harness, scores, aggregates."""
 
+import json
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -54,6 +57,22 @@ def test_suite_runs_scores_and_aggregates_end_to_end(tmp_path, monkeypatch) -> N
     readme = (dest / "README.md").read_text()
     assert "**tight_deadline**: 1. fair_share" in readme and "round_robin [0, 1]" in readme
     assert "| round_robin (greedy) | 0.200 |" in readme  # completion on tight_deadline
+    # Every scored run (2 agents x 2 seeds x train and evaluation) under the commit it recorded.
+    assert re.search(r"Runs made at commit: `[^`]+` \(8 runs\)", readme)
+
+
+def test_the_commits_are_those_the_scored_runs_recorded(tmp_path) -> None:
+    def run(stage: str, seed: int, commit: str) -> None:
+        folder = tmp_path / "paper" / "runs" / "paper-0123" / stage / "aif" / f"seed={seed}"
+        folder.mkdir(parents=True)
+        record = {"agent": "aif", "seed": seed, "git_commit": commit}
+        (folder / "run.json").write_text(json.dumps(record))
+
+    run("train", 0, "aaa")
+    run("tmax", 0, "bbb-dirty")
+    run("tmax", 1, "ccc")  # not scored: not counted
+    made = suite_stats.run_commits(tmp_path, {("paper", "aif", 0)})
+    assert made == {"aaa": 1, "bbb-dirty": 1}
 
 
 def test_a_failing_run_is_reported_and_the_others_still_run(tmp_path, monkeypatch) -> None:
