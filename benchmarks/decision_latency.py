@@ -13,7 +13,10 @@ commit, not a branch: a branch moves, and once the redesign was merged ``main`` 
 design against itself. Each first plays its random seed episodes and one refit,
 so that it plans with a fitted model on realistic states, then every decision of whole
 episodes is timed: wall time (``perf_counter``) and the process's CPU time
-(``process_time``), closer to what an idle core takes when the machine is shared.
+(``process_time``), closer to what an idle core takes when the machine is shared. A shared
+(virtual) host's speed also drifts, so the same run first times CartPole-v1 steps (as
+``benchmarks/speed.py`` does) and every row carries that rate: two runs' latencies compare
+only at a similar rate.
 Heuristics from ``agents/heuristics.py`` are timed beside it when that module exists (the
 one-step preview previews every candidate on the simulator, so it is the other costly one).
 ``--profile`` prints where the new AIF agent's time goes (cProfile, by function).
@@ -116,6 +119,19 @@ def old_design_aif(env: CloudEdgeEnv, seed: int, ref: str = OLD_DESIGN_REF) -> A
     return agent
 
 
+def cartpole_steps_per_s(n_steps: int = 20_000) -> float:
+    """The host's speed now: CartPole-v1 steps per second, timed as ``benchmarks/speed.py``
+    times them (each step alone, uniform random actions, seed 0)."""
+    import gymnasium as gym
+
+    from benchmarks.speed import Timed, time_steps
+
+    actions = [int(a) for a in np.random.default_rng(0).integers(0, 2, n_steps)]
+    timed = Timed([], [])
+    time_steps(gym.make("CartPole-v1"), actions, timed)
+    return timed.steps_per_s()
+
+
 def summary(wall: np.ndarray, cpu: np.ndarray) -> dict[str, float]:
     """Wall and CPU p50 / p99 and the wall mean of per-decision times (s), in ms."""
     w, c = wall * 1e3, cpu * 1e3
@@ -134,12 +150,15 @@ def report(name: str, wall: np.ndarray, cpu: np.ndarray) -> str:
     return f"{name:<30} {cells} {len(wall):>5d}"
 
 
-def write_table(path: Path, timed: dict[str, tuple[np.ndarray, np.ndarray]], n: int) -> None:
-    """One row per agent: the :func:`summary` figures (ms), with where it was measured."""
+def write_table(
+    path: Path, timed: dict[str, tuple[np.ndarray, np.ndarray]], n: int, host_rate: float
+) -> None:
+    """One row per agent: the :func:`summary` figures (ms), with where it was measured and
+    the host's CartPole-v1 rate in the same run (:func:`cartpole_steps_per_s`)."""
     from benchmarks.speed import machine
     from benchmarks.store import atomic_write_text
 
-    where = machine()
+    where = {**machine(), "cartpole_steps_per_s": round(host_rate)}
     rows = [
         {"agent": name, "decisions": n,
          **{k: round(v, 3) for k, v in summary(wall, cpu).items()}, **where}
@@ -205,6 +224,8 @@ def main(argv: list[str] | None = None) -> int:
                     (name, lambda n=name: make_agent(agent_config(n), env.scenario, args.seed))
                 )
 
+    host_rate = cartpole_steps_per_s()
+    print(f"host speed: CartPole-v1 {host_rate:,.0f} steps/s (benchmarks/speed.py's measure)")
     print(f"one act() on one CPU thread, paper scenario; {args.decisions} decisions each")
     print(
         f"{'agent':<30} {'wall p50':>8} {'wall p99':>8} {'CPU p50':>8} {'CPU p99':>8} "
@@ -221,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
         timed[name] = time_decisions(agent, env, args.decisions, seed=args.seed)
         print(report(name, *timed[name]), flush=True)
     if args.out is not None:
-        write_table(args.out, timed, args.decisions)
+        write_table(args.out, timed, args.decisions, host_rate)
     new, old = timed.get(NEW_DESIGN), timed.get(old_design)
     if new is not None and old is not None:
         ratios = [

@@ -592,7 +592,8 @@ def main(argv: list[str] | None = None) -> None:
             )
         record.append(
             f"- Sum of every run's wall time: {total / 60:.1f} min "
-            f"({len(walls)} runs; divide by the jobs for the elapsed time)."
+            f"({len(walls)} units of (scenario, agent, seed), each a train and an evaluation "
+            "run; divide by the jobs for the elapsed time)."
         )
     if args.runs is not None and (args.runs / "suite.json").is_file():
         meta = json.loads((args.runs / "suite.json").read_text())
