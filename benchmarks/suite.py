@@ -13,6 +13,8 @@ episodes of ``sum_reward / upper_bound``. Aggregates: ``scripts/suite_stats.py``
     python -m benchmarks.suite                              # make benchmark
     python -m benchmarks.suite --agents round_robin aif --scenarios queueing --seeds 0 1
     python -m benchmarks.suite --jobs 2                     # two worker processes
+    python -m benchmarks.suite --agents aif --override agent.imagined_routing=fill \
+        --out-dir outputs/suite_fill                        # a variant, in its own folder
 
 Parallel runs (``--jobs N``): first one run per scenario (it computes that scenario's bounds
 on the held-out episodes, which every other run of the scenario reads from the cache), then
@@ -97,10 +99,13 @@ def run_one(
     log=print,
     quick_eval_n_tasks: int | None = None,
     train_env_steps: int | None = None,
+    overrides: tuple[str, ...] = (),
 ) -> Path:
     """Train then evaluate one (scenario, agent, seed); return the evaluation CSV.
 
     :param train_env_steps: the learners' budget (default: :func:`default_train_env_steps`).
+    :param overrides: further Hydra overrides of both stages (e.g.
+        ``agent.imagined_routing=fill``); they enter the composed config, hence the run key.
 
     :param quick_eval_n_tasks: tasks per evaluation episode in the quick suite (default
         :data:`QUICK_EVAL_N_TASKS`).
@@ -121,6 +126,7 @@ def run_one(
         f"experiment.train_episodes={math.ceil(budget / env.n_tasks)}",
         f"experiment.t_max_values_s=[{env.t_max_s}]",
         f"experiment.n_tasks_values=[{n_tasks}]",
+        *overrides,
     ]
     run_from_config(_compose(common), agent, log)
     return run_from_config(_compose([*common, "experiment.name=tmax"]), agent, log)
@@ -191,14 +197,27 @@ def _worker_init() -> None:
 
 
 def _run_unit(
-    unit: Unit, out_dir: Path, quick: bool, quick_eval_n_tasks: int, train_env_steps: int | None
+    unit: Unit,
+    out_dir: Path,
+    quick: bool,
+    quick_eval_n_tasks: int,
+    train_env_steps: int | None,
+    overrides: tuple[str, ...] = (),
 ) -> tuple[Unit, str | None]:
     """Run one unit; return it with ``None``, or with the traceback of the error it raised.
 
     Bad input (:class:`BenchError`) propagates: it would fail every unit alike.
     """
     try:
-        run_one(*unit, out_dir, quick, lambda *a, **k: None, quick_eval_n_tasks, train_env_steps)
+        run_one(
+            *unit,
+            out_dir,
+            quick,
+            lambda *a, **k: None,
+            quick_eval_n_tasks,
+            train_env_steps,
+            overrides,
+        )
     except BenchError:
         raise
     except Exception:  # one failing run must not stop the others
@@ -213,6 +232,7 @@ def run_units(
     jobs: int,
     log: Callable[[str], None] = print,
     train_env_steps: int | None = None,
+    overrides: tuple[str, ...] = (),
 ) -> dict[Unit, str]:
     """Run every unit: serially when ``jobs == 1``, else in ``jobs`` worker processes.
 
@@ -229,6 +249,7 @@ def run_units(
         quick=quick,
         quick_eval_n_tasks=QUICK_EVAL_N_TASKS,
         train_env_steps=train_env_steps,
+        overrides=overrides,
     )
     failed: dict[Unit, str] = {}
 
@@ -308,6 +329,15 @@ def main(argv: list[str] | None = None) -> None:
         "of conf/experiment/suite.yaml)",
     )
     parser.add_argument(
+        "--override",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a Hydra override applied to every run (repeatable), e.g. "
+        "agent.imagined_routing=fill with --agents aif; give each variant its own --out-dir, "
+        "since scoring reads every run of a (scenario, agent, seed) found there",
+    )
+    parser.add_argument(
         "--collect-only",
         action="store_true",
         help="run nothing: score the runs already in --out-dir (every unit asked must be there)",
@@ -315,6 +345,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error(f"--jobs = {args.jobs}: allowed >= 1")
+    for override in args.override:
+        if "=" not in override or override.startswith("="):
+            parser.error(f"--override = {override!r}: allowed KEY=VALUE (a Hydra override)")
     if args.train_env_steps is not None and args.train_env_steps < 1:
         parser.error(f"--train-env-steps = {args.train_env_steps}: allowed >= 1")
     if args.scenario_index is not None:
@@ -339,7 +372,14 @@ def main(argv: list[str] | None = None) -> None:
         units = units_of(args.scenarios, agents, seeds)
         failed: dict[Unit, str] = {}
         if not args.collect_only:
-            failed = run_units(units, out_dir, args.quick, args.jobs, train_env_steps=steps)
+            failed = run_units(
+                units,
+                out_dir,
+                args.quick,
+                args.jobs,
+                train_env_steps=steps,
+                overrides=tuple(args.override),
+            )
     except BenchError as err:
         print(f"suite: error: {err}", file=sys.stderr)
         raise SystemExit(2) from None
@@ -369,6 +409,7 @@ def main(argv: list[str] | None = None) -> None:
         "agents": agents,
         "scenarios": args.scenarios,
         "quick": args.quick,
+        "overrides": args.override,
     }
     if not args.collect_only:  # the record of the invocation that ran the units
         atomic_write_text(out_dir / "suite.json", json.dumps(record, indent=2) + "\n")

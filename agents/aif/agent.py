@@ -82,6 +82,7 @@ RANGES: dict[str, tuple[float, float, bool, bool]] = {
     "server_smoothing": (0.0, math.inf, False, False),
     "min_latency_s": (0.0, math.inf, False, False),
     "warm_logit_std": (0.0, 100.0, False, True),
+    "price_discount": (0.0, 1.0, True, True),
 }
 INTEGERS = {
     "n_members", "n_hidden", "n_layers", "batch_size", "n_train_epochs", "max_train_steps",
@@ -93,6 +94,7 @@ CHOICES: dict[str, tuple[Any, ...]] = {
     "keep_elites": (False, True),
     "warm_start": (False, True),
     "memory_floor": (False, True),
+    "imagined_routing": ("own_server", "fill"),
 }
 
 
@@ -323,6 +325,8 @@ class AIFAgent(Agent):
         n_elites=POSITIVE_INT,
         keep_elites=BOOLEAN,
         memory_floor=BOOLEAN,
+        imagined_routing=Range(choices=("own_server", "fill")),
+        price_discount=Range(0.0, 1.0),
         horizon=POSITIVE_INT,
         expl_scale=NON_NEGATIVE,
         init_share=Range(0.0, 1.0, low_open=True, high_open=True),

@@ -65,6 +65,23 @@ A copy makes the same request as the current task, so it earns what the current 
 
 and the planner asks for what a server can give to many tasks, not to one.
 
+That is ``imagined_routing: own_server``. Its flaw: the copies that do not fit on the
+candidate's server count for nothing, though the next tasks would go elsewhere, so a nearly
+full server of high value (a fast cloud) is shunned for an empty one of low value.
+``imagined_routing: fill`` (ours, after opportunity-cost pricing: the LP bound's dual) imagines
+the tasks to come spread over every server instead (:func:`fill_places`): each server, at
+q(pi)'s mean shares for it, offers a value per task and a number of places (the same
+bisection); the tasks arriving within the longest hold fill the places best value first, and
+the value of the last place filled is the price of a place. A candidate then scores
+
+    r2 = fill + mean_b [ v_b(a) - price_discount * price_b * rho_b(a) ],
+
+``v_b(a)`` eq. 11 of the task itself and ``rho_b(a) = p_b c_ref / (c_b(a) + 1) *
+hold_b(a) / hold_ref`` the reference tasks its grant displaces: its share of the server's
+places times how long it holds them (``fill``, the same for every candidate, keeps r2 on the
+scale of the tasks it counts). The best server wins while places are cheap, an over-sized
+grant pays for what it displaces, and a task worth less than its places is refused.
+
 Cost (``benchmarks/decision_latency.py``): all arithmetic is float64 numpy on the weights the
 model exports once per refit; per decision the first layer's context part is computed once for
 all N servers; per candidate the share part once; the bisection re-evaluates only the
@@ -74,6 +91,7 @@ noise of every iteration is drawn once when the planner is built (common random 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -118,6 +136,12 @@ class PlannerConfig:
     :param warm_logit_std: floor of the shares' std at a warm start (logit space).
     :param memory_floor: grant at least the task's memory need (``m = max(sigmoid(z_m),
         need_j)``, the DRL wrappers' rule, cloudedge/wrappers.py).
+    :param imagined_routing: where the imagined future tasks go: ``"own_server"`` (the H - 1
+        copies all on the candidate's server) or ``"fill"`` (the tasks left fill every server
+        in order of predicted value; module docstring).
+    :param price_discount: ``"fill"`` routing: the marginal place's value is discounted by
+        this factor when it prices a grant (the current task is certain, the tasks to come
+        and their places are predictions).
     """
 
     n_iterations: int
@@ -134,6 +158,8 @@ class PlannerConfig:
     warm_start: bool
     warm_logit_std: float
     memory_floor: bool
+    imagined_routing: str
+    price_discount: float
 
     def __post_init__(self) -> None:
         if self.n_elites > self.n_candidates:
@@ -150,12 +176,21 @@ class Decision:
     :param remaining: ``[N, 3]`` remaining compute, bandwidth, memory fractions.
     :param need: ``[N]`` the task's memory need as a share of each server.
     :param max_copies: copies that can still arrive this episode (tasks left - 1).
+    :param server_places: ``[B, N]`` (``"fill"`` routing) how many tasks each server holds at
+        once at q(pi)'s mean shares for it, per member.
+    :param server_hold: ``[B, N]`` (``"fill"`` routing) how long each holds its grant, s.
+    :param place_price: ``[B]`` (``"fill"`` routing) the value of the marginal place.
+    :param fill_value: ``[B]`` (``"fill"`` routing) eq. 11 summed over the tasks to come.
     """
 
     context_term: np.ndarray
     remaining: np.ndarray
     need: np.ndarray
     max_copies: float
+    server_places: np.ndarray | None = None
+    server_hold: np.ndarray | None = None
+    place_price: np.ndarray | None = None
+    fill_value: np.ndarray | None = None
 
 
 def silu(x: np.ndarray) -> np.ndarray:
@@ -165,6 +200,42 @@ def silu(x: np.ndarray) -> np.ndarray:
     np.exp(t, out=t)
     t += 1.0
     return np.divide(x, t, out=t)
+
+
+def fill_places(
+    value: np.ndarray, places: np.ndarray, hold_s: np.ndarray, tasks_left: float, mean_gap_s: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Fill the servers' places with the tasks to come, best value first (per member).
+
+    The tasks that arrive within a window of W seconds (the longest hold among servers with a
+    place: what a grant made now can block; at most ``tasks_left``) go to the server of
+    highest value with a place; a server's places turn over ``span / hold_j`` times, ``span``
+    the time those arrivals take (a burst: no turnover).
+
+    :param value: ``[B, N]`` eq. 11 of one task on each server.
+    :param places: ``[B, N]`` tasks each server holds at once.
+    :param hold_s: ``[B, N]`` how long each holds its grant, s.
+    :param tasks_left: tasks still to come this episode.
+    :param mean_gap_s: mean time between arrivals, s.
+    :return: (the value of the last place used ``[B]``: the marginal one, the cheapest server
+        when places run short, 0 with no task to come; the fill's total value ``[B]``).
+    """
+    n_members, n_servers = value.shape
+    window = np.where(places >= 1.0, hold_s, 0.0).max(1)
+    window = np.where(window > 0.0, window, hold_s.max(1))
+    gap = max(mean_gap_s, 1e-9)
+    demand = np.minimum(tasks_left, window / gap)
+    span = np.minimum(window, demand * gap)
+    caps = places * np.maximum(1.0, span[:, None] / hold_s)
+    order = np.argsort(-value, axis=-1, kind="stable")
+    sorted_value = np.maximum(np.take_along_axis(value, order, -1), 0.0)
+    sorted_caps = np.take_along_axis(caps, order, -1)
+    before = np.cumsum(sorted_caps, axis=-1) - sorted_caps
+    taken = np.clip(demand[:, None] - before, 0.0, sorted_caps)
+    used = taken > 0.0
+    last = n_servers - 1 - np.argmax(used[:, ::-1], 1)
+    price = np.where(used.any(1), sorted_value[np.arange(n_members), last], 0.0)
+    return price, (taken * sorted_value).sum(1)
 
 
 class CEMPlanner:
@@ -206,18 +277,25 @@ class CEMPlanner:
         self.net = self.model.export()
 
     # -- scoring ----------------------------------------------------------------------------
-    def decision(self, observation: np.ndarray) -> Decision:
-        """Prepare the scoring of one observation."""
+    def decision(self, observation: np.ndarray, mu: np.ndarray | None = None) -> Decision:
+        """Prepare the scoring of one observation (``mu``: q(pi)'s share logits ``[N, 3]``,
+        the servers' reference shares of ``"fill"`` routing; default: ``init_share``)."""
         layout, net = self.layout, self.net
         obs = np.asarray(observation, np.float64)
         context = context_features(layout, obs, np.arange(self.n_servers))  # [N, C]
         tasks_left = round(float(layout.task(obs, "tasks_left")) * self.n_tasks)
-        return Decision(
+        decision = Decision(
             context_term=net.w_context @ context.T + net.bias,
             remaining=layout.remaining(obs),
             need=layout.block(obs, "memory_need"),
             max_copies=float(max(tasks_left - 1, 0)),
         )
+        if self.config.imagined_routing != "fill":
+            return decision
+        if mu is None:
+            init = self.config.init_share
+            mu = np.full((self.n_servers, 3), math.log(init / (1.0 - init)))
+        return self.with_server_values(decision, mu)
 
     def trunk(self, pre: np.ndarray) -> np.ndarray:
         """Hidden features ``[B, H, J]`` from the first layer's pre-activation."""
@@ -226,15 +304,15 @@ class CEMPlanner:
             h = silu(weight @ h + bias)
         return h
 
-    def score(
+    def predict(
         self, decision: Decision, server: np.ndarray, share: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``r = expl_scale * r1 + r2`` of each candidate (see the module docstring).
+    ) -> tuple[np.ndarray, ...]:
+        """The model's predictions for the current task under each candidate.
 
-        :param decision: :meth:`decision` of the observation.
-        :param server: ``[J]`` candidate servers.
-        :param share: ``[J, 3]`` candidate shares.
-        :return: (r ``[J]``, r1 ``[J]``, r2 ``[J]``).
+        :return: (normalised means ``[B, T, J]``, variances ``[B, T, J]``, completion
+            probability ``[B, J]``, raw predictions ``[B, T, J]`` (dC, dW, dM, L s, P, hold s),
+            copies at once ``[B, J]`` (after the task), hold ``[B, J]`` s, completion logit
+            ``[B, J]``).
         """
         net, cfg = self.net, self.config
         fixed = net.w_share @ np.ascontiguousarray(share_features(share).T)
@@ -250,18 +328,90 @@ class CEMPlanner:
         )
         logit = out[:, -1]  # [B, J] completion logit of the current task
         p = 1.0 / (1.0 + np.exp(-logit))
-        raw = mean * net.target_std + net.target_mean  # dC, dW, dM, L (s), P, hold (s)
+        raw = mean * net.target_std + net.target_mean
+        at_once = self.copies_at_once(fixed, remaining, share, need, raw, logit)
+        hold = np.maximum(raw[:, HOLD], cfg.min_latency_s)
+        return mean, np.exp(logvar), p, raw, at_once, hold, logit
 
-        r1 = outcome_information_gain(mean, np.exp(logvar), p)
-        copies = self.completed_copies(decision, fixed, remaining, share, need, raw, logit)
-        latency = np.maximum(raw[:, LATENCY], cfg.min_latency_s)
-        r2 = _guidance(p * (1.0 + copies), latency, raw[:, PASS]).astype(np.float64).mean(0)
+    def task_value(self, p: np.ndarray, raw: np.ndarray) -> np.ndarray:
+        """Eq. 11 of the task itself per member ``[B, J]``, vectorised
+        (:func:`cloudedge.metrics.rewardless_guidance`: no latency term for a non-finite one)."""
+        latency = np.maximum(raw[:, LATENCY], self.config.min_latency_s)
+        inverse = np.divide(1.0, latency, out=np.zeros_like(latency), where=np.isfinite(latency))
+        return p * (inverse + raw[:, PASS])
+
+    def score(
+        self, decision: Decision, server: np.ndarray, share: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``r = expl_scale * r1 + r2`` of each candidate (see the module docstring).
+
+        :param decision: :meth:`decision` of the observation (with :meth:`with_server_values`
+            for ``"fill"`` routing).
+        :param server: ``[J]`` candidate servers.
+        :param share: ``[J, 3]`` candidate shares.
+        :return: (r ``[J]``, r1 ``[J]``, r2 ``[J]``).
+        """
+        cfg, horizon, gap = self.config, self.config.horizon, self.net.mean_gap_s
+        mean, variance, p, raw, at_once, hold, _ = self.predict(decision, server, share)
+        r1 = outcome_information_gain(mean, variance, p)
+        if cfg.imagined_routing == "own_server":
+            # The H - 1 copies on this server: a place turns over every hold_b seconds.
+            turnover = np.maximum(1.0, (horizon - 1) * gap / hold)
+            copies = np.minimum(np.minimum(at_once * turnover, horizon - 1.0), decision.max_copies)
+            latency = np.maximum(raw[:, LATENCY], cfg.min_latency_s)
+            r2 = _guidance(p * (1.0 + copies), latency, raw[:, PASS]).astype(np.float64).mean(0)
+        else:
+            cost = self.opportunity_cost(decision, server, at_once, hold, p)
+            assert decision.fill_value is not None
+            value = self.task_value(p, raw)
+            r2 = (decision.fill_value[:, None] + value - cost).mean(0)
         r = cfg.expl_scale * r1 + r2
         return np.nan_to_num(r, nan=-math.inf), r1, r2
 
-    def completed_copies(
+    def opportunity_cost(
         self,
         decision: Decision,
+        server: np.ndarray,
+        at_once: np.ndarray,
+        hold: np.ndarray,
+        p: np.ndarray,
+    ) -> np.ndarray:
+        """``"fill"`` routing: what the candidate's grant costs the tasks to come,
+        ``price_b * rho_b`` ``[B, J]``: ``rho``, the reference tasks its grant displaces (its
+        share of the server's places, ``c_ref / (c_a + 1)``, times its hold over theirs; 0
+        for a task that fails), at the price of the marginal place (:meth:`with_server_values`).
+        """
+        assert decision.server_places is not None and decision.server_hold is not None
+        assert decision.place_price is not None
+        places_ref, hold_ref = decision.server_places[:, server], decision.server_hold[:, server]
+        rho = p * places_ref / (at_once + 1.0) * np.clip(hold / hold_ref, 0.25, 4.0)
+        return self.config.price_discount * decision.place_price[:, None] * rho
+
+    def with_server_values(self, decision: Decision, mu: np.ndarray) -> Decision:
+        """Add, per member, each server's value, places and hold at q(pi)'s mean shares
+        ``sigmoid(mu_j)``, and the fill of the tasks to come.
+
+        ``place_price`` and ``fill_value`` are :func:`fill_places`'s (the total is a constant
+        per decision that keeps r2 on the scale of the tasks it counts).
+        """
+        servers = np.arange(self.n_servers)
+        share = self.shares(decision, servers, mu)
+        _, _, p, raw, at_once, hold, logit = self.predict(decision, servers, share)
+        value = self.task_value(p, raw)
+        places = at_once + (logit >= 0.0)  # the reference task's own place counts
+        price, fill_value = fill_places(
+            value, places, hold, decision.max_copies, self.net.mean_gap_s
+        )
+        return dataclasses.replace(
+            decision,
+            server_places=places,
+            server_hold=hold,
+            place_price=price,
+            fill_value=fill_value,
+        )
+
+    def copies_at_once(
+        self,
         fixed: np.ndarray,
         remaining: np.ndarray,
         share: np.ndarray,
@@ -269,7 +419,8 @@ class CEMPlanner:
         raw: np.ndarray,
         logit: np.ndarray,
     ) -> np.ndarray:
-        """``n_b``: how many of the H - 1 imagined copies member b predicts to complete.
+        """``c_b``: how many copies of the candidate's request member b predicts its server
+        to hold at once after the current task (at most H - 1).
 
         Bisection on the copy index k (completion falls with k): ``lo`` is the last copy known
         to complete (1 = the current task, taken as given), ``hi`` the first known to fail;
@@ -296,11 +447,7 @@ class CEMPlanner:
             hi, logit_hi = np.where(completes, hi, k), np.where(completes, logit_hi, logit_k)
         above = np.maximum(logit_lo, 0.0)  # < 0 only when the current task fails: 0 copies
         crossing = lo + (hi - lo) * above / (above - logit_hi)  # logit_hi < 0: in [lo, hi)
-        at_once = np.minimum(crossing - 1.0, horizon - 1.0)
-        # Releases: a place on the server turns over every hold_b seconds.
-        hold = np.maximum(raw[:, HOLD], self.config.min_latency_s)
-        turnover = np.maximum(1.0, (horizon - 1) * net.mean_gap_s / hold)
-        return np.minimum(np.minimum(at_once * turnover, horizon - 1.0), decision.max_copies)
+        return np.minimum(crossing - 1.0, horizon - 1.0)
 
     def shares(self, decision: Decision, server: np.ndarray, z: np.ndarray) -> np.ndarray:
         """Candidate shares ``[J, 3]`` from logits ``z`` ``[J, 3]``: ``sigmoid(z)``, the
@@ -319,7 +466,6 @@ class CEMPlanner:
         """
         cfg, n = self.config, self.n_servers
         with np.errstate(over="ignore"):
-            decision = self.decision(observation)
             probs = np.full(n, 1.0 / n)
             if self._warm is None:
                 mu = np.full((n, 3), math.log(cfg.init_share / (1.0 - cfg.init_share)))
@@ -328,6 +474,7 @@ class CEMPlanner:
             else:
                 mu, sigma = self._warm[0], np.maximum(self._warm[1], cfg.warm_logit_std)
                 mode = self._warm[2]  # the previous choice: its server, q(pi)'s mean shares
+            decision = self.decision(observation, mu)
             kept: tuple[np.ndarray, ...] = (
                 np.zeros(0, np.int64),
                 np.zeros((0, 3)),
@@ -367,4 +514,4 @@ class CEMPlanner:
         return int(best_server), shares, {"score": float(score), "r1": float(r1), "r2": float(r2)}
 
 
-__all__ = ["CEMPlanner", "Decision", "PlannerConfig"]
+__all__ = ["CEMPlanner", "Decision", "PlannerConfig", "fill_places"]

@@ -21,9 +21,10 @@ from agents.aif.info_gain import (
     outcome_information_gain,
 )
 from agents.aif.model import N_DYNAMIC, N_SHARE, TARGETS, EnsembleModel
-from agents.aif.planner import CEMPlanner, PlannerConfig
+from agents.aif.planner import CEMPlanner, PlannerConfig, fill_places
 from agents.base import evaluate_episode, make_agent
 from cloudedge import CloudEdgeEnv
+from cloudedge.metrics import rewardless_guidance
 from cloudedge.observation import ObservationLayout
 
 CONF = Path(__file__).resolve().parents[2] / "conf" / "agent" / "aif.yaml"
@@ -420,6 +421,74 @@ def test_the_planner_predicts_what_the_trained_model_predicts() -> None:
     np.testing.assert_allclose(r2_one, (p * gain).mean(0), rtol=1e-9)
 
 
+# -- "fill" routing ----------------------------------------------------------------------------
+VALUES = np.array([[0.5, 0.4, 0.3, 0.3, 0.3]])  # one member, five servers
+TEN_PLACES, HOLD_4S = np.full((1, 5), 10.0), np.full((1, 5), 4.0)
+
+
+def test_the_tasks_to_come_fill_the_best_servers_first() -> None:
+    """15 tasks in a burst, 10 places per server: 10 on the best (0.5), 5 on the next (0.4),
+    whose value is then the marginal place's; 99 tasks overflow all 50 places (price: the
+    cheapest server); none to come costs nothing."""
+    price, total = fill_places(VALUES, TEN_PLACES, HOLD_4S, 15.0, 0.01)
+    assert price[0] == pytest.approx(0.4) and total[0] == pytest.approx(10 * 0.5 + 5 * 0.4)
+    price, total = fill_places(VALUES, TEN_PLACES, HOLD_4S, 99.0, 0.01)
+    assert price[0] == pytest.approx(0.3) and total[0] == pytest.approx(10 * 1.8)
+    price, total = fill_places(VALUES, TEN_PLACES, HOLD_4S, 0.0, 0.01)
+    assert price[0] == 0.0 and total[0] == 0.0
+
+
+def test_places_turn_over_only_while_tasks_arrive() -> None:
+    """Holds of 4 s. Arrivals 1 s apart: 4 tasks within a hold, all on the best server.
+    0.1 s apart: 40 arrive over the 4 s, so no place turns over. A server 0 holding 1 s: its
+    10 places turn over 4 times in those 4 s and take all 40."""
+    price, total = fill_places(VALUES, TEN_PLACES, HOLD_4S, 99.0, 1.0)
+    assert price[0] == pytest.approx(0.5) and total[0] == pytest.approx(4 * 0.5)
+    price, total = fill_places(VALUES, TEN_PLACES, HOLD_4S, 99.0, 0.1)
+    assert price[0] == pytest.approx(0.3) and total[0] == pytest.approx(10 * 1.5)
+    fast = HOLD_4S.copy()
+    fast[0, 0] = 1.0
+    price, total = fill_places(VALUES, TEN_PLACES, fast, 99.0, 0.1)
+    assert price[0] == pytest.approx(0.5) and total[0] == pytest.approx(40 * 0.5)
+
+
+def test_a_grant_costs_the_reference_tasks_it_displaces_at_the_marginal_price() -> None:
+    """A task that fails displaces nothing; one asking what the reference asks (10 places at
+    once, so 9 after it) displaces one; twice as much (4 after it) two; holding its grant
+    twice as long, two as well."""
+    model = zero_model(latency_s=4.0, pass_at_100=0.2)
+    planner = CEMPlanner(model, planner_config(imagined_routing="fill"), n_tasks=100)
+    decision = dataclasses.replace(
+        planner.decision(np.zeros(LAYOUT.size)),
+        server_places=TEN_PLACES,
+        server_hold=HOLD_4S,
+        place_price=np.array([0.3]),
+    )
+
+    def cost(p: float, at_once: float, hold_s: float = 4.0) -> float:
+        one = np.ones((1, 1))
+        server = np.array([2])
+        return float(
+            planner.opportunity_cost(decision, server, at_once * one, hold_s * one, p * one)[0, 0]
+        )
+
+    assert cost(0.0, 0.0) == 0.0
+    assert cost(1.0, 9.0) == pytest.approx(0.3)
+    assert cost(1.0, 4.0) == pytest.approx(0.6)
+    assert cost(1.0, 9.0, hold_s=8.0) == pytest.approx(0.6)
+
+
+def test_an_agent_with_fill_routing_trains_and_plans_valid_actions() -> None:
+    env = small_env()
+    agent = AIFAgent(env.scenario, seed=0, imagined_routing="fill", **SMALL)
+    agent.learn(env, 2, seed=10)
+    for obs in observations(env):
+        action = agent.act(obs, {})
+        assert 0 <= action["server"] < 5 and np.all((action["share"] >= 0) & (action["share"] <= 1))
+    with pytest.raises(ValueError, match=r"agent\.imagined_routing = 'both': allowed"):
+        AIFAgent(env.scenario, imagined_routing="both")
+
+
 # -- persistence -------------------------------------------------------------------------------
 def test_save_load_round_trip_gives_identical_actions(tmp_path: Path) -> None:
     agent, env = trained_agent(seed=4)
@@ -487,3 +556,16 @@ def test_the_ensemble_scores_every_candidate_and_member_in_one_call() -> None:
         mean, logvar, logit = model(x)
     assert mean.shape == (10, len(TARGETS), 500) and logit.shape == (10, 500)
     assert float(logvar.min()) >= model.min_logvar and float(logvar.max()) <= model.max_logvar
+
+
+def test_the_vectorised_task_value_is_eq_11_exactly() -> None:
+    """``task_value`` is :func:`rewardless_guidance` elementwise, bit for bit, including the
+    floor on latency and no latency term for a non-finite one."""
+    planner = CEMPlanner(tiny_model(), planner_config(), n_tasks=100)
+    rng = np.random.default_rng(0)
+    p = rng.random((3, 7))
+    raw = rng.normal(2.0, 3.0, (3, 6, 7))
+    raw[0, 3, 0] = np.inf
+    floor = planner.config.min_latency_s
+    expected = np.vectorize(rewardless_guidance)(p, np.maximum(raw[:, 3], floor), raw[:, 4])
+    np.testing.assert_array_equal(planner.task_value(p, raw), expected)

@@ -111,6 +111,26 @@ def test_an_array_task_runs_the_scenario_at_its_index(tmp_path, monkeypatch, cap
     assert "--scenario-index = 2: allowed 0..1" in capsys.readouterr().err
 
 
+def test_an_override_reaches_every_run_and_a_malformed_one_is_refused(
+    tmp_path, monkeypatch, capsys
+) -> None:
+    monkeypatch.setattr(suite, "QUICK_EVAL_N_TASKS", 10)
+    args = ["--quick", "--scenarios", "paper", "--agents", "greedy_latency", "--seeds", "0",
+            "--out-dir", str(tmp_path)]  # fmt: skip
+    suite.main([*args, "--override", "agent.expected_completion_tokens=32"])
+    records = sorted(tmp_path.glob("paper/runs/*/*/greedy_latency/seed=0/run.json"))
+    assert len(records) == 2  # train and evaluation
+    for record in records:
+        assert json.loads(record.read_text())["agent_config"]["expected_completion_tokens"] == 32
+    assert json.loads((tmp_path / "suite.json").read_text())["overrides"] == [
+        "agent.expected_completion_tokens=32"
+    ]
+    with pytest.raises(SystemExit) as refused:
+        suite.main([*args, "--override", "expected_completion_tokens"])
+    assert refused.value.code == 2
+    assert "--override = 'expected_completion_tokens': allowed KEY=VALUE" in capsys.readouterr().err
+
+
 # rliable 1.2.0 hands arch a RandomState, which arch deprecates (not ours to change).
 @pytest.mark.filterwarnings("ignore:random_state is deprecated:FutureWarning")
 def test_the_same_scores_give_the_same_intervals() -> None:

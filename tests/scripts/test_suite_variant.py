@@ -1,0 +1,39 @@
+"""scripts/suite_variant.py: a variant's per-scenario means beside the base and references."""
+
+import pandas as pd
+import pytest
+
+from scripts import suite_variant
+
+
+def scores(rows: list[tuple[str, str, int, float]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["scenario", "agent", "seed", "score"])
+
+
+BASE = scores([
+    ("paper", "aif", 0, 0.90), ("paper", "aif", 1, 0.80),
+    ("paper", "round_robin", 0, 0.95), ("paper", "round_robin", 1, 0.95),
+    ("paper", "fair_share", 0, 0.60), ("paper", "fair_share", 1, 0.70),
+    ("paper", "sac", 0, 0.99), ("paper", "sac", 1, 0.99),  # a learner: not a reference
+    ("paper", "one_step_preview", 0, 0.99),  # privileged: not a reference
+    ("queueing", "aif", 0, 0.50), ("queueing", "fair_share", 0, 0.40),
+])  # fmt: skip
+
+
+def test_the_variant_is_set_beside_the_base_and_the_best_reference_on_its_seeds() -> None:
+    variant = scores([("paper", "aif", 0, 0.97), ("queueing", "aif", 0, 0.45)])
+    table = suite_variant.compare(BASE, variant, "aif").set_index("scenario")
+    paper = table.loc["paper"]
+    assert paper["seeds"] == "0" and paper["base"] == pytest.approx(0.90)
+    assert paper["best_reference"] == "round_robin" and paper["reference"] == pytest.approx(0.95)
+    assert paper["variant_minus_reference"] == pytest.approx(0.02)
+    assert table.loc["queueing", "variant_minus_base"] == pytest.approx(-0.05)
+    assert table.loc["mean", "variant"] == pytest.approx((0.97 + 0.45) / 2)
+    markdown = suite_variant.markdown_table(table.reset_index())
+    assert "| paper | 0 | 0.900 | 0.970 | round_robin | 0.950 |" in markdown
+
+
+def test_a_seed_the_base_lacks_is_named() -> None:
+    variant = scores([("queueing", "aif", 1, 0.45)])
+    with pytest.raises(ValueError, match=r"--base lacks aif on queueing for seeds \[1\]"):
+        suite_variant.compare(BASE, variant, "aif")
