@@ -110,11 +110,7 @@ from agents.aif.model import (
     dynamic_features,
     share_features,
 )
-from cloudedge.metrics import rewardless_guidance
 from cloudedge.observation import ObservationLayout
-
-#: Eq. 11 elementwise over arrays of (expected tc, L, P).
-_guidance = np.frompyfunc(rewardless_guidance, 3, 1)
 
 
 @dataclass(frozen=True)
@@ -292,10 +288,12 @@ class CEMPlanner:
         )
         if self.config.imagined_routing != "fill":
             return decision
-        if mu is None:
-            init = self.config.init_share
-            mu = np.full((self.n_servers, 3), math.log(init / (1.0 - init)))
-        return self.with_server_values(decision, mu)
+        return self.with_server_values(decision, self.initial_mu() if mu is None else mu)
+
+    def initial_mu(self) -> np.ndarray:
+        """q(pi)'s share logits ``[N, 3]`` at the start of an episode: ``init_share``."""
+        init = self.config.init_share
+        return np.full((self.n_servers, 3), math.log(init / (1.0 - init)))
 
     def trunk(self, pre: np.ndarray) -> np.ndarray:
         """Hidden features ``[B, H, J]`` from the first layer's pre-activation."""
@@ -334,8 +332,9 @@ class CEMPlanner:
         return mean, np.exp(logvar), p, raw, at_once, hold, logit
 
     def task_value(self, p: np.ndarray, raw: np.ndarray) -> np.ndarray:
-        """Eq. 11 of the task itself per member ``[B, J]``, vectorised
-        (:func:`cloudedge.metrics.rewardless_guidance`: no latency term for a non-finite one)."""
+        """Eq. 11 per member ``[B, J]`` of ``p`` expected completions at the predicted latency
+        and pass@100, vectorised :func:`cloudedge.metrics.rewardless_guidance` (no latency
+        term for a non-finite latency)."""
         latency = np.maximum(raw[:, LATENCY], self.config.min_latency_s)
         inverse = np.divide(1.0, latency, out=np.zeros_like(latency), where=np.isfinite(latency))
         return p * (inverse + raw[:, PASS])
@@ -358,8 +357,7 @@ class CEMPlanner:
             # The H - 1 copies on this server: a place turns over every hold_b seconds.
             turnover = np.maximum(1.0, (horizon - 1) * gap / hold)
             copies = np.minimum(np.minimum(at_once * turnover, horizon - 1.0), decision.max_copies)
-            latency = np.maximum(raw[:, LATENCY], cfg.min_latency_s)
-            r2 = _guidance(p * (1.0 + copies), latency, raw[:, PASS]).astype(np.float64).mean(0)
+            r2 = self.task_value(p * (1.0 + copies), raw).mean(0)
         else:
             cost = self.opportunity_cost(decision, server, at_once, hold, p)
             assert decision.fill_value is not None
@@ -468,7 +466,7 @@ class CEMPlanner:
         with np.errstate(over="ignore"):
             probs = np.full(n, 1.0 / n)
             if self._warm is None:
-                mu = np.full((n, 3), math.log(cfg.init_share / (1.0 - cfg.init_share)))
+                mu = self.initial_mu()
                 sigma = np.full((n, 3), cfg.init_logit_std)
                 mode = int(np.argmax(probs))
             else:
