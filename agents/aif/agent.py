@@ -95,6 +95,7 @@ CHOICES: dict[str, tuple[Any, ...]] = {
     "warm_start": (False, True),
     "memory_floor": (False, True),
     "imagined_routing": ("own_server", "fill"),
+    "reference_grant": ("q_mean", "levels"),
 }
 
 
@@ -327,6 +328,7 @@ class AIFAgent(Agent):
         memory_floor=BOOLEAN,
         imagined_routing=Range(choices=("own_server", "fill")),
         price_discount=Range(0.0, 1.0),
+        reference_grant=Range(choices=("q_mean", "levels")),
         horizon=POSITIVE_INT,
         expl_scale=NON_NEGATIVE,
         init_share=Range(0.0, 1.0, low_open=True, high_open=True),

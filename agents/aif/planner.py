@@ -111,6 +111,13 @@ from agents.aif.model import (
     share_features,
 )
 from cloudedge.observation import ObservationLayout
+from cloudedge.wrappers import DEFAULT_SHARE_LEVELS
+
+#: ``reference_grant: levels``: the share levels (compute = bandwidth = level, memory floored
+#: at the need) at which each server's reference grant is chosen: 8 log-spaced levels over the
+#: range of the DRL wrappers' share level (cloudedge/wrappers.py), twice as fine as the
+#: Discrete wrapper's 4.
+REFERENCE_LEVELS = np.geomspace(min(DEFAULT_SHARE_LEVELS), max(DEFAULT_SHARE_LEVELS), 8)
 
 
 @dataclass(frozen=True)
@@ -138,6 +145,10 @@ class PlannerConfig:
     :param price_discount: ``"fill"`` routing: the marginal place's value is discounted by
         this factor when it prices a grant (the current task is certain, the tasks to come
         and their places are predictions).
+    :param reference_grant: ``"fill"`` routing: the grant at which each server's places and
+        value are counted: ``"q_mean"`` (q(pi)'s mean shares for that server) or ``"levels"``
+        (of :data:`REFERENCE_LEVELS`, the one that maximises the server's predicted value
+        times places, mean over members).
     """
 
     n_iterations: int
@@ -156,6 +167,7 @@ class PlannerConfig:
     memory_floor: bool
     imagined_routing: str
     price_discount: float
+    reference_grant: str
 
     def __post_init__(self) -> None:
         if self.n_elites > self.n_candidates:
@@ -386,17 +398,32 @@ class CEMPlanner:
         return self.config.price_discount * decision.place_price[:, None] * rho
 
     def with_server_values(self, decision: Decision, mu: np.ndarray) -> Decision:
-        """Add, per member, each server's value, places and hold at q(pi)'s mean shares
-        ``sigmoid(mu_j)``, and the fill of the tasks to come.
+        """Add, per member, each server's value, places and hold at its reference grant, and
+        the fill of the tasks to come.
 
+        The reference grant (``reference_grant``) is q(pi)'s mean shares ``sigmoid(mu_j)``
+        (``"q_mean"``), or the level of :data:`REFERENCE_LEVELS` that maximises
+        ``mean_b(value_b * places_b)`` on that server (``"levels"``: what a server gives the
+        tasks to come at its best, whatever q(pi) has explored; N x 8 more predictions).
         ``place_price`` and ``fill_value`` are :func:`fill_places`'s (the total is a constant
         per decision that keeps r2 on the scale of the tasks it counts).
         """
-        servers = np.arange(self.n_servers)
-        share = self.shares(decision, servers, mu)
-        _, _, p, raw, at_once, hold, logit = self.predict(decision, servers, share)
+        n = self.n_servers
+        if self.config.reference_grant == "levels":
+            n_levels = len(REFERENCE_LEVELS)
+            servers = np.repeat(np.arange(n), n_levels)
+            logit = np.log(REFERENCE_LEVELS / (1.0 - REFERENCE_LEVELS))
+            z = np.tile(logit[:, None], (n, 3))  # [N * L, 3]: compute = bandwidth = memory
+        else:
+            n_levels, servers, z = 1, np.arange(n), mu
+        share = self.shares(decision, servers, z)
+        _, _, p, raw, at_once, hold, logit_p = self.predict(decision, servers, share)
         value = self.task_value(p, raw)
-        places = at_once + (logit >= 0.0)  # the reference task's own place counts
+        places = at_once + (logit_p >= 0.0)  # the reference task's own place counts
+        if n_levels > 1:
+            best = (value * places).mean(0).reshape(n, n_levels).argmax(1)
+            pick = best + np.arange(n) * n_levels
+            value, places, hold = value[:, pick], places[:, pick], hold[:, pick]
         price, fill_value = fill_places(
             value, places, hold, decision.max_copies, self.net.mean_gap_s
         )

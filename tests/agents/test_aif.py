@@ -478,6 +478,27 @@ def test_a_grant_costs_the_reference_tasks_it_displaces_at_the_marginal_price() 
     assert cost(1.0, 9.0, hold_s=8.0) == pytest.approx(0.6)
 
 
+def test_the_levels_reference_counts_what_a_server_offers_at_its_best_level() -> None:
+    """0.35 of memory left, each task consuming 0.1. At q(pi)'s mean (0.5 of memory) a
+    reference task fails everywhere, so ``q_mean`` sees no place and no price; ``levels``
+    finds the smallest level (0.025), where the task and 3 copies fit, and prices it."""
+    obs = np.zeros(LAYOUT.size)
+    obs[LAYOUT.block_slice("memory")] = 0.35
+    obs[LAYOUT.task_index("tasks_left")] = 1.0
+    half = np.zeros((5, 3))  # logit 0: shares of 0.5
+    places = {}
+    for reference in ("q_mean", "levels"):
+        config = planner_config(imagined_routing="fill", reference_grant=reference, horizon=16)
+        decision = CEMPlanner(memory_model(4.0, 0.01), config, 100).decision(obs, half)
+        assert decision.server_places is not None and decision.place_price is not None
+        places[reference] = decision.server_places
+        assert (decision.place_price > 0.0).all() == (reference == "levels")
+    assert (places["q_mean"] == 0.0).all()
+    assert (places["levels"] >= 4.0).all() and (places["levels"] < 5.0).all()
+    with pytest.raises(ValueError, match=r"agent\.reference_grant = 'best': allowed"):
+        planner_config(reference_grant="best")
+
+
 def test_an_agent_with_fill_routing_trains_and_plans_valid_actions() -> None:
     env = small_env()
     agent = AIFAgent(env.scenario, seed=0, imagined_routing="fill", **SMALL)
