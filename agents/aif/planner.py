@@ -70,14 +70,11 @@ candidate's server count for nothing, though the next tasks would go elsewhere, 
 full server of high value (a fast cloud) is shunned for an empty one of low value.
 ``imagined_routing: fill`` (ours, after opportunity-cost pricing: the LP bound's dual) imagines
 the tasks to come spread over every server instead (:func:`fill_places`): each server, at
-its reference grant (``reference_grant``), offers a value per task and a number of places (the
-same bisection); the tasks arriving within the longest hold fill the places best value first.
-A place on server j is priced at what losing it costs them, the LP dual of its capacity:
-``price_j = max(v_j - v_spare, 0)``, ``v_spare`` the value of the best server left with a spare
-place (0 when the tasks to come outnumber the places: the displaced task is lost). A
-candidate on server j then scores
+q(pi)'s mean shares for it, offers a value per task and a number of places (the same
+bisection); the tasks arriving within the longest hold fill the places best value first, and
+the value of the last place filled is the price of a place. A candidate then scores
 
-    r2 = fill + mean_b [ v_b(a) - price_discount * price_bj * rho_b(a) ],
+    r2 = fill + mean_b [ v_b(a) - price_discount * price_b * rho_b(a) ],
 
 ``v_b(a)`` eq. 11 of the task itself and ``rho_b(a) = p_b c_ref / (c_b(a) + 1) *
 hold_b(a) / hold_ref`` the reference tasks its grant displaces: its share of the server's
@@ -145,8 +142,8 @@ class PlannerConfig:
     :param imagined_routing: where the imagined future tasks go: ``"own_server"`` (the H - 1
         copies all on the candidate's server) or ``"fill"`` (the tasks left fill every server
         in order of predicted value; module docstring).
-    :param price_discount: ``"fill"`` routing: a place's price is discounted by this factor
-        when it prices a grant (the current task is certain, the tasks to come
+    :param price_discount: ``"fill"`` routing: the marginal place's value is discounted by
+        this factor when it prices a grant (the current task is certain, the tasks to come
         and their places are predictions).
     :param reference_grant: ``"fill"`` routing: the grant at which each server's places and
         value are counted: ``"q_mean"`` (q(pi)'s mean shares for that server) or ``"levels"``
@@ -190,8 +187,7 @@ class Decision:
     :param server_places: ``[B, N]`` (``"fill"`` routing) how many tasks each server holds at
         once at q(pi)'s mean shares for it, per member.
     :param server_hold: ``[B, N]`` (``"fill"`` routing) how long each holds its grant, s.
-    :param place_price: ``[B, N]`` (``"fill"`` routing) what one place on each server is
-        worth to the tasks to come (:func:`fill_places`).
+    :param place_price: ``[B]`` (``"fill"`` routing) the value of the marginal place.
     :param fill_value: ``[B]`` (``"fill"`` routing) eq. 11 summed over the tasks to come.
     """
 
@@ -217,40 +213,36 @@ def silu(x: np.ndarray) -> np.ndarray:
 def fill_places(
     value: np.ndarray, places: np.ndarray, hold_s: np.ndarray, tasks_left: float, mean_gap_s: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Fill the servers' places with the tasks to come, best value first, and price a place
-    on each server (per member).
+    """Fill the servers' places with the tasks to come, best value first (per member).
 
     The tasks that arrive within a window of W seconds (the longest hold among servers with a
     place: what a grant made now can block; at most ``tasks_left``) go to the server of
     highest value with a place; a server's places turn over ``span / hold_j`` times, ``span``
-    the time those arrivals take (a burst: no turnover). A place taken from server j moves
-    the task that would have had it to the best server left with a spare place, or loses it
-    when none is left, so it is worth ``max(v_j - v_spare, 0)`` (the LP dual of server j's
-    capacity, ``v_spare`` the dual of the demand); a server without a place has nothing to
-    take (price 0).
+    the time those arrivals take (a burst: no turnover).
 
     :param value: ``[B, N]`` eq. 11 of one task on each server.
     :param places: ``[B, N]`` tasks each server holds at once.
     :param hold_s: ``[B, N]`` how long each holds its grant, s.
     :param tasks_left: tasks still to come this episode.
     :param mean_gap_s: mean time between arrivals, s.
-    :return: (the price of a place on each server ``[B, N]``; the fill's total value ``[B]``).
+    :return: (the value of the last place used ``[B]``: the marginal one, the cheapest server
+        when places run short, 0 with no task to come; the fill's total value ``[B]``).
     """
+    n_members, n_servers = value.shape
     window = np.where(places >= 1.0, hold_s, 0.0).max(1)
     window = np.where(window > 0.0, window, hold_s.max(1))
     gap = max(mean_gap_s, 1e-9)
     demand = np.minimum(tasks_left, window / gap)
     span = np.minimum(window, demand * gap)
     caps = places * np.maximum(1.0, span[:, None] / hold_s)
-    positive = np.maximum(value, 0.0)
     order = np.argsort(-value, axis=-1, kind="stable")
-    sorted_value = np.take_along_axis(positive, order, -1)
+    sorted_value = np.maximum(np.take_along_axis(value, order, -1), 0.0)
     sorted_caps = np.take_along_axis(caps, order, -1)
     before = np.cumsum(sorted_caps, axis=-1) - sorted_caps
     taken = np.clip(demand[:, None] - before, 0.0, sorted_caps)
-    spare = sorted_caps - taken > 1e-9
-    v_spare = np.where(spare, sorted_value, 0.0).max(1)  # sorted: the first spare one's
-    price = np.where(places > 0.0, np.maximum(positive - v_spare[:, None], 0.0), 0.0)
+    used = taken > 0.0
+    last = n_servers - 1 - np.argmax(used[:, ::-1], 1)
+    price = np.where(used.any(1), sorted_value[np.arange(n_members), last], 0.0)
     return price, (taken * sorted_value).sum(1)
 
 
@@ -395,15 +387,15 @@ class CEMPlanner:
         p: np.ndarray,
     ) -> np.ndarray:
         """``"fill"`` routing: what the candidate's grant costs the tasks to come,
-        ``price_bj * rho_b`` ``[B, J]``: ``rho``, the reference tasks its grant displaces (its
+        ``price_b * rho_b`` ``[B, J]``: ``rho``, the reference tasks its grant displaces (its
         share of the server's places, ``c_ref / (c_a + 1)``, times its hold over theirs; 0
-        for a task that fails), at the price of a place on its server (:func:`fill_places`).
+        for a task that fails), at the price of the marginal place (:meth:`with_server_values`).
         """
         assert decision.server_places is not None and decision.server_hold is not None
         assert decision.place_price is not None
         places_ref, hold_ref = decision.server_places[:, server], decision.server_hold[:, server]
         rho = p * places_ref / (at_once + 1.0) * np.clip(hold / hold_ref, 0.25, 4.0)
-        return self.config.price_discount * decision.place_price[:, server] * rho
+        return self.config.price_discount * decision.place_price[:, None] * rho
 
     def with_server_values(self, decision: Decision, mu: np.ndarray) -> Decision:
         """Add, per member, each server's value, places and hold at its reference grant, and

@@ -428,48 +428,41 @@ TEN_PLACES, HOLD_4S = np.full((1, 5), 10.0), np.full((1, 5), 4.0)
 
 def test_the_tasks_to_come_fill_the_best_servers_first() -> None:
     """15 tasks in a burst, 10 places per server: 10 on the best (0.5), 5 on the next (0.4),
-    which keeps spare places: a place on the best costs 0.1 (its task moves to the next),
-    elsewhere nothing. 99 tasks overflow all 50 places: a place costs its own value (its
-    task is lost). None to come: nothing costs anything."""
+    whose value is then the marginal place's; 99 tasks overflow all 50 places (price: the
+    cheapest server); none to come costs nothing."""
     price, total = fill_places(VALUES, TEN_PLACES, HOLD_4S, 15.0, 0.01)
-    np.testing.assert_allclose(price[0], [0.1, 0.0, 0.0, 0.0, 0.0], atol=1e-12)
-    assert total[0] == pytest.approx(10 * 0.5 + 5 * 0.4)
+    assert price[0] == pytest.approx(0.4) and total[0] == pytest.approx(10 * 0.5 + 5 * 0.4)
     price, total = fill_places(VALUES, TEN_PLACES, HOLD_4S, 99.0, 0.01)
-    np.testing.assert_allclose(price[0], VALUES[0])
-    assert total[0] == pytest.approx(10 * 1.8)
+    assert price[0] == pytest.approx(0.3) and total[0] == pytest.approx(10 * 1.8)
     price, total = fill_places(VALUES, TEN_PLACES, HOLD_4S, 0.0, 0.01)
-    assert (price == 0.0).all() and total[0] == 0.0
+    assert price[0] == 0.0 and total[0] == 0.0
 
 
 def test_places_turn_over_only_while_tasks_arrive() -> None:
-    """Holds of 4 s. Arrivals 1 s apart: 4 tasks within a hold, all on the best server, which
-    keeps spare places: no place costs anything. 0.1 s apart: 40 arrive over the 4 s, so no
-    place turns over: the two best servers fill, the other three share 20 of their 30 places
-    (spare at 0.3). A server 0 holding 1 s: its 10 places turn over 4 times in those 4 s and
-    take all 40."""
+    """Holds of 4 s. Arrivals 1 s apart: 4 tasks within a hold, all on the best server.
+    0.1 s apart: 40 arrive over the 4 s, so no place turns over. A server 0 holding 1 s: its
+    10 places turn over 4 times in those 4 s and take all 40."""
     price, total = fill_places(VALUES, TEN_PLACES, HOLD_4S, 99.0, 1.0)
-    assert (price == 0.0).all() and total[0] == pytest.approx(4 * 0.5)
+    assert price[0] == pytest.approx(0.5) and total[0] == pytest.approx(4 * 0.5)
     price, total = fill_places(VALUES, TEN_PLACES, HOLD_4S, 99.0, 0.1)
-    np.testing.assert_allclose(price[0], [0.2, 0.1, 0.0, 0.0, 0.0], atol=1e-12)
-    assert total[0] == pytest.approx(10 * 1.5)
+    assert price[0] == pytest.approx(0.3) and total[0] == pytest.approx(10 * 1.5)
     fast = HOLD_4S.copy()
     fast[0, 0] = 1.0
     price, total = fill_places(VALUES, TEN_PLACES, fast, 99.0, 0.1)
-    np.testing.assert_allclose(price[0], [0.1, 0.0, 0.0, 0.0, 0.0], atol=1e-12)
-    assert total[0] == pytest.approx(40 * 0.5)
+    assert price[0] == pytest.approx(0.5) and total[0] == pytest.approx(40 * 0.5)
 
 
-def test_a_grant_costs_the_reference_tasks_it_displaces_at_its_servers_price() -> None:
-    """On a server whose places cost 0.3: a task that fails displaces nothing; one asking
-    what the reference asks (10 places at once, so 9 after it) displaces one; twice as much
-    (4 after it) two; holding its grant twice as long, two as well."""
+def test_a_grant_costs_the_reference_tasks_it_displaces_at_the_marginal_price() -> None:
+    """A task that fails displaces nothing; one asking what the reference asks (10 places at
+    once, so 9 after it) displaces one; twice as much (4 after it) two; holding its grant
+    twice as long, two as well."""
     model = zero_model(latency_s=4.0, pass_at_100=0.2)
     planner = CEMPlanner(model, planner_config(imagined_routing="fill"), n_tasks=100)
     decision = dataclasses.replace(
         planner.decision(np.zeros(LAYOUT.size)),
         server_places=TEN_PLACES,
         server_hold=HOLD_4S,
-        place_price=np.array([[0.9, 0.9, 0.3, 0.9, 0.9]]),
+        place_price=np.array([0.3]),
     )
 
     def cost(p: float, at_once: float, hold_s: float = 4.0) -> float:
