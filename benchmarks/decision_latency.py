@@ -1,7 +1,7 @@
 """Time of one ``act()`` on one CPU thread, p50 and p99 per agent (AIF target: p99 <= 10 ms).
 
 Usage: ``python -m benchmarks.decision_latency [--decisions 300] [--old-ref REF | --no-old]
-[--profile]``.
+[--variant KEY=VALUE ...] [--profile]``.
 
 The AIF agent is timed as built by ``conf/agent/aif.yaml`` (the defaults) and, for scale, at
 the reference sizes of Tschantz et al. (10 members, 200 hidden units); beside it, in the same
@@ -19,6 +19,9 @@ episodes is timed: wall time (``perf_counter``) and the process's CPU time
 only at a similar rate.
 Heuristics from ``agents/heuristics.py`` are timed beside it when that module exists (the
 one-step preview previews every candidate on the simulator, so it is the other costly one).
+``--variant KEY=VALUE`` (repeatable) also times the AIF agent with those settings changed (e.g.
+``--variant imagined_routing=fill --variant reference_grant=levels``), in the same run, so a
+planner variant's cost is read beside the default's.
 ``--profile`` prints where the new AIF agent's time goes (cProfile, by function).
 """
 
@@ -76,6 +79,32 @@ def time_decisions(
             obs, _, done, _, info = env.step(action)
         episode += 1
     return np.asarray(wall[:n_decisions]), np.asarray(cpu[:n_decisions])
+
+
+def parse_variant(pairs: list[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs to AIF settings (values read as YAML), each name and value checked
+    against the agent's declared ranges now, before anything is timed.
+
+    :raises ValueError: a malformed pair, an unknown name or a value out of its range.
+    """
+    from agents.aif.agent import AIFConfig
+
+    overrides: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--variant {pair!r}: allowed KEY=VALUE (an agent.aif setting)")
+        overrides[key] = yaml.safe_load(value)
+    unknown = sorted(set(overrides) - AIFConfig.param_names())
+    if unknown:
+        raise ValueError(f"--variant {unknown[0]}: not a setting of conf/agent/aif.yaml")
+    AIFConfig.from_params(overrides)  # range-checks every value ("agent.<name> = ...")
+    return overrides
+
+
+def variant_name(overrides: dict[str, Any]) -> str:
+    """The row name of an AIF variant: its settings, in the order given."""
+    return "aif (" + ", ".join(f"{k}={v}" for k, v in overrides.items()) + ")"
 
 
 def prepared_aif(env: CloudEdgeEnv, seed: int, **overrides: Any) -> Agent:
@@ -198,12 +227,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-heuristics", action="store_true", help="skip the heuristics")
     parser.add_argument("--profile", action="store_true", help="operator table of AIF's act()")
     parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="also time AIF with this setting changed (repeatable: one variant, all settings)",
+    )
+    parser.add_argument(
         "--out",
         type=Path,
         default=None,
         help="also write the table to this CSV, each row with the machine (results/ holds one)",
     )
     args = parser.parse_args(argv)
+    try:
+        variant = parse_variant(args.variant)
+    except ValueError as exc:
+        parser.error(str(exc))
     torch.set_num_threads(1)
     env = CloudEdgeEnv()  # the paper scenario: 5 servers, t_max 15 s, 100 tasks
 
@@ -211,6 +251,8 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[tuple[str, Callable[[], Agent | None]]] = [
         (NEW_DESIGN, lambda: prepared_aif(env, args.seed))
     ]
+    if variant:
+        rows.append((variant_name(variant), lambda: prepared_aif(env, args.seed, **variant)))
     if not args.no_old:
         rows.append((old_design, lambda: old_design_aif(env, args.seed, args.old_ref)))
     if not args.no_reference:
