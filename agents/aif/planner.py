@@ -70,9 +70,10 @@ candidate's server count for nothing, though the next tasks would go elsewhere, 
 full server of high value (a fast cloud) is shunned for an empty one of low value.
 ``imagined_routing: fill`` (ours, after opportunity-cost pricing: the LP bound's dual) imagines
 the tasks to come spread over every server instead (:func:`fill_places`): each server, at
-q(pi)'s mean shares for it, offers a value per task and a number of places (the same
-bisection); the tasks arriving within the longest hold fill the places best value first, and
-the value of the last place filled is the price of a place. A candidate then scores
+its reference grant (``reference_grant``: q(pi)'s mean shares for it, or its best share
+level), offers a value per task and a number of places (the same bisection); the tasks
+arriving within the longest hold fill the places best value first, and the value of the last
+place filled is the price of a place. A candidate then scores
 
     r2 = fill + mean_b [ v_b(a) - price_discount * price_b * rho_b(a) ],
 
@@ -185,7 +186,7 @@ class Decision:
     :param need: ``[N]`` the task's memory need as a share of each server.
     :param max_copies: copies that can still arrive this episode (tasks left - 1).
     :param server_places: ``[B, N]`` (``"fill"`` routing) how many tasks each server holds at
-        once at q(pi)'s mean shares for it, per member.
+        once at its reference grant (``reference_grant``), per member.
     :param server_hold: ``[B, N]`` (``"fill"`` routing) how long each holds its grant, s.
     :param place_price: ``[B]`` (``"fill"`` routing) the value of the marginal place.
     :param fill_value: ``[B]`` (``"fill"`` routing) eq. 11 summed over the tasks to come.
