@@ -343,6 +343,7 @@ class QRDQNAgent(SB3Agent):
         buffer_size=POSITIVE_INT,
         learning_starts=NON_NEGATIVE_INT,
         gamma=PROBABILITY,
+        n_steps=POSITIVE_INT,
         target_update_interval=POSITIVE_INT,
         train_freq=POSITIVE_INT,
         gradient_steps=Range(-1, integer=True),

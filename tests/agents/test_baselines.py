@@ -264,6 +264,24 @@ def test_action_space_choice_is_checked() -> None:
     assert len(actions) == 20
 
 
+@pytest.mark.parametrize("name", ["sac", "qrdqn"])
+def test_sb3_off_policy_learners_bootstrap_n_steps_ahead(name: str) -> None:
+    """The configs' ``n_steps`` reaches the library: replayed targets are discounted by
+    gamma^n (fewer steps only where the episode ends sooner)."""
+    config = load_config(name, **SMOKE[name])
+    assert config["n_steps"] == 3
+    agent = make_agent(config, small_scenario(), seed=0)
+    agent.learn(CloudEdgeEnv(small_scenario()), 3, seed=0)
+    discounts = agent.model.replay_buffer.sample(256).discounts.numpy().ravel()
+    gamma = config["gamma"]
+    assert np.mean(np.isclose(discounts, gamma**3)) > 0.5
+    assert all(
+        np.isclose(discounts, gamma)
+        | np.isclose(discounts, gamma**2)
+        | np.isclose(discounts, gamma**3)
+    )
+
+
 def test_rainbow_target_distribution_is_taken_n_steps_ahead() -> None:
     """Tianshou's C51 pairs the n-step return with ``obs_next`` = s_{t+1}; ours uses s_{t+n}
     (or the episode's last ``obs_next`` when the episode ends sooner)."""
