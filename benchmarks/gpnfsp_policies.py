@@ -27,9 +27,10 @@ import pandas as pd
 import torch
 
 from agents.base import evaluate_episode, make_agent
+from benchmarks.config import experiment_from_mapping
+from benchmarks.protocol import RunSpec
 from benchmarks.store import atomic_write_text
 from cloudedge import CloudEdgeEnv
-from cloudedge.config import scenario_from_dict
 
 AGENT = "gpnfsp"
 MODES = (
@@ -49,24 +50,32 @@ def trained_runs(out_dir: Path) -> list[Path]:
 def play_modes(run_json: Path, out_dir: Path, episodes: int) -> list[dict]:
     """One row per mode: the saved policy of this run, played on ``episodes`` held-out episodes."""
     meta = json.loads(run_json.read_text())
-    env_folder = run_json.parents[3].name
-    policy = out_dir / "policies" / env_folder / AGENT / f"seed={meta['seed']}" / "policy"
+    # The harness's own run layout and scenarios: the policy folder, the env the agent was
+    # built on, the env it is evaluated on.
+    spec = RunSpec(
+        experiment=experiment_from_mapping(meta["params"]),
+        agent_name=meta["agent"],
+        agent_config=meta["agent_config"],
+        env_config=meta["env_config"],
+        seed=int(meta["seed"]),
+        out_dir=out_dir,
+    )
+    policy = spec.policy_dir / "policy"
     if not policy.exists():
         raise SystemExit(f"{run_json}: no saved policy at {policy}")
-    scenario = scenario_from_dict(meta["env_config"])
-    seed_base = int(meta["params"]["eval_seed_base"])
+    env = CloudEdgeEnv(spec.env_scenario)
+    seed_base = spec.experiment.eval_seed_base
     rows = []
     for act_policy, eval_mode in MODES:
-        config = {**meta["agent_config"], "act_policy": act_policy, "eval_mode": eval_mode}
-        agent = make_agent(config, scenario, seed=meta["seed"])
+        config = {**spec.agent_config, "act_policy": act_policy, "eval_mode": eval_mode}
+        agent = make_agent(config, spec.train_scenario, seed=spec.seed)
         agent.load(policy)
-        env = CloudEdgeEnv(scenario)
         played = [evaluate_episode(agent, env, seed_base + k) for k in range(episodes)]
         rows.append({
             "runs": str(out_dir),
             "env": meta["env"],
-            "train_episodes": int(meta["params"]["train_episodes"]),
-            "seed": int(meta["seed"]),
+            "train_episodes": spec.experiment.train_episodes,
+            "seed": spec.seed,
             "act_policy": act_policy,
             "eval_mode": eval_mode,
             "episodes": episodes,
