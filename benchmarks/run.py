@@ -89,8 +89,9 @@ def app(cfg: DictConfig) -> None:
             overrides=tuple(hydra_cfg.overrides.task),
         )
         if hydra_cfg.mode == RunMode.MULTIRUN:  # progress across the sweep (and earlier ones)
-            experiment_dir = csv_path.parents[2]
-            done = sum(1 for _ in experiment_dir.glob("*/seed=*/metrics.csv"))
+            # .../<experiment>/<agent>/seed=<s>/metrics.csv; an agent name may hold "/"
+            experiment_dir = csv_path.parents[2 + agent_name.count("/")]
+            done = sum(1 for _ in experiment_dir.glob("**/seed=*/metrics.csv"))
             log_fn(f"{done} {cfg.experiment.name} runs complete in {experiment_dir}")
     except BenchError as err:
         print(f"cloudedge-bench: error: {err}", file=sys.stderr)

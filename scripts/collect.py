@@ -35,11 +35,12 @@ def env_dirs(out_dir: Path) -> list[str]:
 
 
 def run_dirs(env_dir: Path, experiment: str) -> list[Path]:
-    """Every run folder of one experiment (complete or not) under an env folder."""
+    """Every run folder of one experiment (complete or not) under an env folder, at any depth:
+    an agent config in a subfolder (``agent=tuned/ppo``) runs under ``tuned/ppo/seed=<s>``."""
     folders = {
         p.parent
         for name in (METRICS_FILE, META_FILE)
-        for p in (env_dir / experiment).glob(f"*/seed=*/{name}")
+        for p in (env_dir / experiment).glob(f"**/seed=*/{name}")
     }
     return sorted(folders)
 

@@ -19,6 +19,7 @@ from omegaconf import OmegaConf
 from benchmarks.config import CONFIG_DIR, BenchError, agent_configs, agent_names
 from benchmarks.tune import tunable_agents, tuned_config_text, write_config
 from benchmarks.tune_app import TuneConfig, check_disjoint
+from scripts.collect import collect
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -106,3 +107,26 @@ def test_a_two_trial_study_writes_a_tuned_config_that_trains(tmp_path: Path) -> 
             f"experiment={experiment}", f"out_dir={out}")  # fmt: skip
     (metrics,) = out.glob("runs/*/tmax/tuned/ppo/seed=0/metrics.csv")
     assert len(pd.read_csv(metrics)) > 0
+    counts = collect(out, tmp_path / "collected")  # the nested agent name is collected too
+    assert counts["tmax"] == len(pd.read_csv(metrics))
+    assert set(pd.read_csv(tmp_path / "collected" / "tmax.csv")["agent"]) == {"tuned/ppo"}
+
+
+COMMITTED_TUNED = sorted((CONFIG_DIR / "agent" / "tuned").glob("*.yaml"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", COMMITTED_TUNED, ids=lambda p: p.stem)
+def test_each_committed_tuned_config_is_its_study_s_best_and_trains(
+    path: Path, tmp_path: Path
+) -> None:
+    study = json.loads((ROOT / "results" / "tuning" / path.stem / "study.json").read_text())
+    text = path.read_text()
+    assert study["study_name"] in text.splitlines()[1]
+    assert yaml.safe_load(text) == study["best"]["agent_config"]  # written from it, not by hand
+    assert set(study["protocol"]["tuning_seeds"]).isdisjoint(study["protocol"]["reporting_seeds"])
+    out = tmp_path / "out"
+    run("-m", "benchmarks.run", f"agent=tuned/{path.stem}", "experiment=train_quick",
+        f"out_dir={out}")  # fmt: skip
+    (metrics,) = out.glob(f"runs/*/train/tuned/{path.stem}/seed=0/metrics.csv")
+    assert len(pd.read_csv(metrics)) == 6  # train_quick's episodes

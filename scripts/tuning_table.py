@@ -1,0 +1,139 @@
+"""Tuned against default hyperparameters, on the reporting seeds: what ``make tune`` bought.
+
+Usage: ``python -m scripts.tuning_table --default results/tmax.csv --tuned
+results/tuning/tmax.csv --studies results/tuning --out results/tuning/comparison.csv
+[--t-max 15.0] [--command "..."]`` (also writes ``comparison.md`` beside ``--out``).
+
+``--default`` holds the committed defaults' evaluations (``make reproduce``'s tmax runs);
+``--tuned`` the same protocol run with ``agent=tuned/<agent>`` (``scripts/collect.py`` of those
+runs; agent names ``tuned/<agent>``). Per learner with a finished study
+(``<studies>/<agent>/study.json``), at the grid point ``--t-max`` and the paper's task count:
+each training seed's mean over its evaluation episodes, then the IQM over seeds with its 95%
+bootstrap interval (``scripts/stats.py``) for the default and the tuned config, the difference
+of their means with its interval, and a verdict: ``tuned better`` / ``tuned worse`` when the
+interval excludes 0, else ``no difference``. Both are trained and evaluated on the same seeds
+and the same held-out episodes; the studies tuned on other seeds (their protocol is in each
+``study.json``), so the tuned value is not the study's selection reused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from benchmarks.store import atomic_write_text
+from scripts.stats import difference_ci, mean_ci
+
+#: Metrics compared: the studies' objective (sum_reward) and the paper's headline.
+METRICS = ("sum_reward", "completion_rate")
+TUNED_PREFIX = "tuned/"
+
+
+def per_seed(frame: pd.DataFrame, agent: str, t_max_s: float, n_tasks: int) -> pd.DataFrame:
+    """One row per training seed: the mean of :data:`METRICS` over its evaluation episodes."""
+    rows = frame[(frame.agent == agent) & (frame.t_max_s == t_max_s) & (frame.n_tasks == n_tasks)]
+    return rows.groupby("seed")[list(METRICS)].mean()
+
+
+def compare(
+    default: pd.DataFrame,
+    tuned: pd.DataFrame,
+    studies: dict[str, dict],
+    t_max_s: float,
+    n_tasks: int = 100,
+) -> pd.DataFrame:
+    """The comparison table (see the module docstring), one row per (agent, metric).
+
+    :param default: tmax rows of the default configs (agent names as in ``conf/agent``).
+    :param tuned: tmax rows of the tuned configs (agent names ``tuned/<agent>``).
+    :param studies: each agent's ``study.json``.
+    :raises ValueError: naming the agent when either side has no run at the point, or the two
+        were run on different seeds.
+    """
+    rows = []
+    for agent, study in sorted(studies.items()):
+        base = per_seed(default, agent, t_max_s, n_tasks)
+        new = per_seed(tuned, TUNED_PREFIX + agent, t_max_s, n_tasks)
+        for side, table in (("--default", base), ("--tuned", new)):
+            if table.empty:
+                raise ValueError(f"{side} has no run of {agent} at t_max {t_max_s} s")
+        if sorted(base.index) != sorted(new.index):
+            raise ValueError(
+                f"{agent}: default seeds {sorted(base.index)} != tuned seeds {sorted(new.index)}"
+            )
+        for metric in METRICS:
+            d_point, d_low, d_high = mean_ci(base[metric].to_numpy(), "iqm")
+            t_point, t_low, t_high = mean_ci(new[metric].to_numpy(), "iqm")
+            diff, low, high = difference_ci(new[metric].to_numpy(), base[metric].to_numpy())
+            verdict = "tuned better" if low > 0 else "tuned worse" if high < 0 else "no difference"
+            rows.append({
+                "agent": agent, "metric": metric, "seeds": len(base),
+                "default": d_point, "default_low": d_low, "default_high": d_high,
+                "tuned": t_point, "tuned_low": t_low, "tuned_high": t_high,
+                "difference": diff, "difference_low": low, "difference_high": high,
+                "verdict": verdict, "n_trials": study["n_trials"],
+                "study_best": study["best"]["value"], "study_objective": study["objective"],
+                "tuned_params": json.dumps(study["best"]["params"], sort_keys=True),
+            })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def markdown(table: pd.DataFrame, command: str) -> str:
+    """The table as Markdown, headed by the command that wrote it."""
+    lines = [
+        "# Tuned vs default hyperparameters on the reporting seeds",
+        "",
+        f"Written by `{command}`; do not edit by hand. IQM over training seeds [95% CI];",
+        "difference = mean(tuned) - mean(default) [95% CI].",
+        "",
+        "| agent | metric | default | tuned | difference | verdict | trials | tuned params |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in table.itertuples():
+        lines.append(
+            f"| {r.agent} | {r.metric} | {r.default:.3f} [{r.default_low:.3f}, "
+            f"{r.default_high:.3f}] | {r.tuned:.3f} [{r.tuned_low:.3f}, {r.tuned_high:.3f}] | "
+            f"{r.difference:+.3f} [{r.difference_low:+.3f}, {r.difference_high:+.3f}] | "
+            f"{r.verdict} | {r.n_trials} | `{r.tuned_params}` |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--default", type=Path, required=True, help="tmax CSV of the defaults")
+    parser.add_argument("--tuned", type=Path, required=True, help="tmax CSV of tuned/<agent>")
+    parser.add_argument("--studies", type=Path, required=True, help="results/tuning")
+    parser.add_argument("--out", type=Path, required=True, help="comparison CSV (and .md)")
+    parser.add_argument("--t-max", type=float, default=15.0, help="grid point, s (> 0)")
+    parser.add_argument("--command", default=None, help="recorded in the Markdown header")
+    args = parser.parse_args(argv)
+    if not args.t_max > 0:
+        parser.error(f"--t-max = {args.t_max}: allowed > 0")
+    studies = {
+        path.parent.name: json.loads(path.read_text())
+        for path in sorted(args.studies.glob("*/study.json"))
+    }
+    if not studies:
+        print(f"tuning_table: error: no */study.json under {args.studies}", file=sys.stderr)
+        return 2
+    try:
+        table = compare(pd.read_csv(args.default), pd.read_csv(args.tuned), studies, args.t_max)
+    except ValueError as err:
+        print(f"tuning_table: error: {err}", file=sys.stderr)
+        return 2
+    command = args.command or "python -m scripts.tuning_table " + " ".join(
+        argv if argv is not None else sys.argv[1:]
+    )
+    atomic_write_text(args.out, table.to_csv(index=False, float_format="%.6g"))
+    atomic_write_text(args.out.with_suffix(".md"), markdown(table, command))
+    print(markdown(table, command))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
