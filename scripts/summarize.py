@@ -36,6 +36,7 @@ from scripts.claims import (  # noqa: E402
 from scripts.plot import bound_fractions  # noqa: E402
 from scripts.stats import mean_ci  # noqa: E402
 from scripts.suite_stats import ranking  # noqa: E402
+from scripts.tuning_table import table_lines  # noqa: E402
 
 METRICS = ("sum_reward", "completion_rate", "avg_latency_s", "avg_pass_at_100")
 #: Training performance is read off the last 10% of the training episodes.
@@ -297,6 +298,7 @@ def write_readme(results: Path, summary: pd.DataFrame, command: str, commit: str
                 f"| {r['agent']} | {r['iqm']:.3f} | [{r['ci_low']:.3f}, {r['ci_high']:.3f}] |"
             )
     lines += _suite_section(results / "suite")
+    lines += _tuning_section(results / "tuning")
     for experiment, title in (
         ("train", "Training (last 10% of episodes)"),
         ("tmax", "Deadline sweep (selected points)"),
@@ -365,6 +367,28 @@ def _suite_section(suite: Path) -> list[str]:
                     f"[{r['low']:+.3f}, {r['high']:+.3f}] | {r['verdict']} |"
                 )
     return lines
+
+
+def _tuning_section(tuning: Path) -> list[str]:
+    """Tuned against default configs on the reporting seeds (``tuning/comparison.csv``, written
+    by ``scripts/tuning_table.py``); nothing when no study has been compared."""
+    path = tuning / "comparison.csv"
+    if not path.exists():
+        return []
+    table = pd.read_csv(path)
+    trials = sorted(int(n) for n in table["n_trials"].unique())
+    return [
+        "",
+        "## Equal tuning effort (`make tune`)",
+        "",
+        f"One Optuna study per learner, {' / '.join(map(str, trials))} trials each, on tuning "
+        "seeds disjoint from the reporting seeds; each study's best config "
+        "(`conf/agent/tuned/`) retrained and evaluated on the reporting seeds at t_max 15 s "
+        "beside the defaults above. Verdict: the difference's 95% CI excludes 0. Studies and "
+        "commands: [`tuning/README.md`](tuning/README.md).",
+        "",
+        *table_lines(table),
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:

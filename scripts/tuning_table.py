@@ -82,14 +82,9 @@ def compare(
     return pd.DataFrame(rows)
 
 
-def markdown(table: pd.DataFrame, command: str) -> str:
-    """The table as Markdown, headed by the command that wrote it."""
+def table_lines(table: pd.DataFrame) -> list[str]:
+    """The comparison as Markdown table lines (also used by ``scripts/summarize.py``)."""
     lines = [
-        "# Tuned vs default hyperparameters on the reporting seeds",
-        "",
-        f"Written by `{command}`; do not edit by hand. IQM over training seeds [95% CI];",
-        "difference = mean(tuned) - mean(default) [95% CI].",
-        "",
         "| agent | metric | default | tuned | difference | verdict | trials | tuned params |",
         "|---|---|---|---|---|---|---|---|",
     ]
@@ -100,6 +95,19 @@ def markdown(table: pd.DataFrame, command: str) -> str:
             f"{r.difference:+.3f} [{r.difference_low:+.3f}, {r.difference_high:+.3f}] | "
             f"{r.verdict} | {r.n_trials} | `{r.tuned_params}` |"
         )
+    return lines
+
+
+def markdown(table: pd.DataFrame, command: str) -> str:
+    """The table as Markdown, headed by the command that wrote it."""
+    lines = [
+        "# Tuned vs default hyperparameters on the reporting seeds",
+        "",
+        f"Written by `{command}`; do not edit by hand. IQM over training seeds [95% CI];",
+        "difference = mean(tuned) - mean(default) [95% CI].",
+        "",
+        *table_lines(table),
+    ]
     return "\n".join(lines) + "\n"
 
 

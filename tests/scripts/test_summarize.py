@@ -83,3 +83,20 @@ def test_the_suite_section_ranks_every_scenario_and_gives_each_verdict(tmp_path)
     assert "| b | 1. rr 0.600 [0.500, 0.700]; 2. aif 0.300" in text
     assert "holds on 1 of 2 scenarios" in text
     assert "| b | rr | -0.300 [-0.450, -0.100] | does not hold |" in text
+
+
+def test_the_tuning_section_tables_each_learner_s_comparison(tmp_path) -> None:
+    from scripts.summarize import _tuning_section
+    from scripts.tuning_table import compare
+
+    assert _tuning_section(tmp_path / "tuning") == []  # no comparison: no section
+    rows = [{"agent": a, "seed": s, "t_max_s": 15.0, "n_tasks": 100, "episode": 0,
+             "completion_rate": v + 0.01 * s, "sum_reward": 30.0 + s}
+            for a, v in (("ppo", 0.8), ("tuned/ppo", 0.9)) for s in range(5)]  # fmt: skip
+    frame = pd.DataFrame(rows)
+    study = {"n_trials": 6, "objective": "sum_reward", "best": {"value": 31.0, "params": {}}}
+    (tmp_path / "tuning").mkdir()
+    compare(frame, frame, {"ppo": study}, 15.0).to_csv(tmp_path / "tuning" / "comparison.csv")
+    text = "\n".join(_tuning_section(tmp_path / "tuning"))
+    assert "6 trials each" in text
+    assert "| ppo | completion_rate | 0.820 [" in text and "| tuned better | 6 |" in text
