@@ -54,6 +54,25 @@ def test_every_learner_has_a_search_space_and_the_same_trials() -> None:
     assert trials == {30}
 
 
+def choices(expression: str) -> list[float]:
+    """The values of an Optuna-sweeper ``choice(a, b, ...)`` override."""
+    assert expression.startswith("choice(") and expression.endswith(")"), expression
+    return [float(v) for v in expression[len("choice(") : -1].split(",")]
+
+
+@pytest.mark.parametrize("name", ["qrdqn", "sac"])
+def test_no_trial_makes_more_than_one_update_per_env_step(name: str) -> None:
+    # The update cadence sets a trial's cost: a space drawing gradient_steps and train_freq
+    # independently once allowed 32 updates per env step (QR-DQN trials of 20-45 minutes).
+    tune = composed(name)
+    params = tune.sweeper["params"]  # type: ignore[attr-defined]
+    train_freq = choices(params["agent.train_freq"])
+    if "agent.gradient_steps" in params:
+        assert max(choices(params["agent.gradient_steps"])) <= min(train_freq)
+    else:  # -1: one gradient step per env step collected since the last update
+        assert tune.agent["gradient_steps"] == -1
+
+
 def test_tuning_seeds_and_held_out_episodes_are_disjoint_from_the_reporting_ones() -> None:
     tune = composed("ppo")
     check_disjoint(tune.experiment, tune.tuning)  # the committed protocol
