@@ -7,9 +7,15 @@ space (``conf/tune/<agent>.yaml``) and the same ``hydra.sweeper.n_trials`` (``co
 
 - ``trials.csv``: every trial's number, sampled params, value, per-seed values and wall time;
 - ``study.json``: the study's name, the best trial (params, value, its full agent config),
-  the search space, the protocol (tuning seeds, held-out episode seeds, budget, objective),
-  the command that reruns it (``rerun``; ``command``: the tuning app's own), the wall time and
-  the code version.
+  the committed config's own value under the same protocol (``default``: one more run of the
+  tuning app, outside Optuna's trials), which of the two is ``selected``, the search space,
+  the protocol (tuning seeds, held-out episode seeds, budget, objective), the command that
+  reruns it (``rerun``; ``command``: the tuning app's own), the wall time and the code version.
+
+The tuned config is the selected one: the best trial, unless the committed config scored
+higher on the tuning seeds (then tuning found nothing better, and the tuned config is the
+committed one). ``python -m benchmarks.tune add-default AGENT`` adds the default's run to a
+study finished without it.
 
 ``python -m benchmarks.tune write-config AGENT`` writes ``conf/agent/tuned/<agent>.yaml`` from a
 finished study's ``study.json`` (never by hand): the best trial's agent config under a header
@@ -88,6 +94,34 @@ def collect(study_dir: Path) -> tuple[pd.DataFrame, dict[str, Any], dict[str, An
     return pd.DataFrame(rows), yaml.safe_load(results.read_text()), extra
 
 
+def run_default(agent: str, study_dir: Path, quick: bool, overrides: Sequence[str]) -> dict:
+    """The committed config of ``agent`` through the trials' protocol: one run of the tuning
+    app without the sweep (same budget, tuning seeds, held-out episodes and objective).
+
+    :return: its ``value``, ``per_seed``, ``agent_config``, ``wall_s`` and ``command``.
+    """
+    out = study_dir / "default"
+    command = [
+        sys.executable, "-m", "benchmarks.tune_app", f"tune={agent}",
+        f"tune_budget={'quick' if quick else 'full'}", f"out_dir={out}", *overrides,
+    ]  # fmt: skip
+    print(f"tune: {agent}: the default: {shlex.join(command[1:])}", flush=True)
+    done = subprocess.run(command, cwd=ROOT, check=False)
+    record_path = out / "run" / TRIAL_FILE
+    if done.returncode != 0 or not record_path.exists():
+        raise BenchError(f"{agent}: the default's run failed (exit {done.returncode}); see {out}")
+    record = json.loads(record_path.read_text())
+    keys = ("value", "per_seed", "agent_config", "wall_s")
+    return {**{k: record[k] for k in keys}, "command": shlex.join(["python", *command[1:]])}
+
+
+def with_default(summary: dict[str, Any], default: dict[str, Any]) -> dict[str, Any]:
+    """``summary`` with the default's run and the selection: ``trial`` when the best trial's
+    value is higher than the default's, else ``default`` (a tie keeps the committed config)."""
+    selected = "trial" if summary["best"]["value"] > default["value"] else "default"
+    return {**summary, "default": default, "selected": selected}
+
+
 def run_study(
     agent: str,
     n_trials: int | None,
@@ -149,11 +183,13 @@ def run_study(
         "git_commit": git_commit(),
         "finished_utc": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+    summary = with_default(summary, run_default(agent, study_dir, quick, overrides))
     dest = results / agent
     atomic_write_text(dest / TRIALS_FILE, trials.to_csv(index=False, float_format="%.17g"))
     atomic_write_text(dest / STUDY_FILE, json.dumps(summary, indent=2, default=str) + "\n")
     print(f"tune: {agent}: best {summary['objective']} {best_value:.4f} (trial "
-          f"{summary['best']['trial']}) in {wall_s} s -> {dest}", flush=True)  # fmt: skip
+          f"{summary['best']['trial']}), default {summary['default']['value']:.4f}, selected "
+          f"{summary['selected']}, in {wall_s} s -> {dest}", flush=True)  # fmt: skip
     return summary
 
 
@@ -161,18 +197,47 @@ def tuned_config_text(summary: dict[str, Any]) -> str:
     """The tuned agent config of a finished study, with the header that names it."""
     if not summary.get("complete") or not summary.get("best"):
         raise BenchError(f"study {summary.get('study_name')!r} is not finished")
-    best = summary["best"]
+    if "selected" not in summary:
+        raise BenchError(
+            f"study {summary['study_name']!r} has no default run: "
+            f"python -m benchmarks.tune add-default {summary['agent']}"
+        )
+    best, default = summary["best"], summary["default"]
     header = [
         f"# Tuned {summary['agent']}: written by `python -m benchmarks.tune write-config "
         f"{summary['agent']}`; do not edit by hand.",
         f"# Study {summary['study_name']} (results/tuning/{summary['agent']}/{STUDY_FILE}): "
         f"{summary['n_trials']} trials, best {summary['objective']} {best['value']:.6g} "
-        f"(trial {best['trial']}).",
-        f"# Tuned params: {json.dumps(best['params'], sort_keys=True)}",
-        f"# Rerun the study: {summary['rerun']}",
+        f"(trial {best['trial']}); the committed config {default['value']:.6g}.",
     ]
-    body = yaml.safe_dump(best["agent_config"], sort_keys=False)
+    if summary["selected"] == "trial":
+        header.append(f"# Tuned params: {json.dumps(best['params'], sort_keys=True)}")
+        config = best["agent_config"]
+    else:
+        header.append("# No trial beat the committed config: this is the committed config.")
+        config = default["agent_config"]
+    header.append(f"# Rerun the study: {summary['rerun']}")
+    body = yaml.safe_dump(config, sort_keys=False)
     return "\n".join(header) + "\n" + body
+
+
+def add_default(agent: str, results: Path, work: Path) -> dict[str, Any]:
+    """Run the committed config of a finished study's agent under the study's protocol and
+    add it (and the selection) to its ``study.json``; the study's own budget (quick or full)
+    and overrides are read from its ``rerun`` command."""
+    path = results / agent / STUDY_FILE
+    if not path.exists():
+        raise BenchError(f"no finished study for {agent} at {path}: run the study first")
+    summary = json.loads(path.read_text())
+    rerun = shlex.split(summary["rerun"])
+    quick = "--quick" in rerun
+    overrides = [a for a in rerun[rerun.index(agent) + 1 :] if "=" in a and not a.startswith("-")]
+    summary = with_default(summary, run_default(agent, work / summary["study_name"], quick,
+                                                overrides))  # fmt: skip
+    atomic_write_text(path, json.dumps(summary, indent=2, default=str) + "\n")
+    print(f"tune: {agent}: default {summary['default']['value']:.4f} against the best trial's "
+          f"{summary['best']['value']:.4f}: selected {summary['selected']}")  # fmt: skip
+    return summary
 
 
 def write_config(agent: str, results: Path, dest: Path) -> Path:
@@ -211,6 +276,10 @@ def main(argv: list[str] | None = None) -> int:
         help="then write each tuned config into DIR (e.g. conf/agent/tuned)",
     )
     study.add_argument("overrides", nargs="*", help="further Hydra overrides for every study")
+    add = sub.add_parser("add-default", help="run the default of a study finished without it")
+    add.add_argument("agent")
+    add.add_argument("--results", type=Path, default=RESULTS)
+    add.add_argument("--work-dir", type=Path, default=WORK)
     write = sub.add_parser("write-config", help="conf/agent/tuned/<agent>.yaml from a study")
     write.add_argument("agent")
     write.add_argument("--results", type=Path, default=RESULTS)
@@ -219,6 +288,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "write-config":
             write_config(args.agent, args.results, args.dest)
+            return 0
+        if args.command == "add-default":
+            add_default(args.agent, args.results, args.work_dir)
             return 0
         known = tunable_agents()
         names = args.agents.split(",") if args.agents else known

@@ -13,7 +13,9 @@ bootstrap interval (``scripts/stats.py``) for the default and the tuned config, 
 of their means with its interval, and a verdict: ``tuned better`` / ``tuned worse`` when the
 interval excludes 0, else ``no difference``. Both are trained and evaluated on the same seeds
 and the same held-out episodes; the studies tuned on other seeds (their protocol is in each
-``study.json``), so the tuned value is not the study's selection reused.
+``study.json``), so the tuned value is not the study's selection reused. The tuned config is
+the study's selection: its best trial, or the committed config when no trial beat it on the
+tuning seeds (then both sides train the same config, and differ by nothing but the name).
 """
 
 from __future__ import annotations
@@ -65,6 +67,14 @@ def compare(
             raise ValueError(
                 f"{agent}: default seeds {sorted(base.index)} != tuned seeds {sorted(new.index)}"
             )
+        if "selected" not in study:
+            raise ValueError(f"{agent}: its study has no default run (benchmarks.tune add-default)")
+        selected = study["selected"]
+        params = (
+            json.dumps(study["best"]["params"], sort_keys=True)
+            if selected == "trial"
+            else "(the committed config)"
+        )
         for metric in METRICS:
             d_point, d_low, d_high = mean_ci(base[metric].to_numpy(), "iqm")
             t_point, t_low, t_high = mean_ci(new[metric].to_numpy(), "iqm")
@@ -76,8 +86,9 @@ def compare(
                 "tuned": t_point, "tuned_low": t_low, "tuned_high": t_high,
                 "difference": diff, "difference_low": low, "difference_high": high,
                 "verdict": verdict, "n_trials": study["n_trials"],
-                "study_best": study["best"]["value"], "study_objective": study["objective"],
-                "tuned_params": json.dumps(study["best"]["params"], sort_keys=True),
+                "study_objective": study["objective"], "study_best": study["best"]["value"],
+                "study_default": study["default"]["value"], "selected": selected,
+                "tuned_params": params,
             })  # fmt: skip
     return pd.DataFrame(rows)
 
@@ -85,15 +96,17 @@ def compare(
 def table_lines(table: pd.DataFrame) -> list[str]:
     """The comparison as Markdown table lines (also used by ``scripts/summarize.py``)."""
     lines = [
-        "| agent | metric | default | tuned | difference | verdict | trials | tuned params |",
-        "|---|---|---|---|---|---|---|---|",
+        "| agent | metric | default | tuned | difference | verdict | trials | tuning seeds: "
+        "best trial / default -> selected | tuned params |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in table.itertuples():
         lines.append(
             f"| {r.agent} | {r.metric} | {r.default:.3f} [{r.default_low:.3f}, "
             f"{r.default_high:.3f}] | {r.tuned:.3f} [{r.tuned_low:.3f}, {r.tuned_high:.3f}] | "
             f"{r.difference:+.3f} [{r.difference_low:+.3f}, {r.difference_high:+.3f}] | "
-            f"{r.verdict} | {r.n_trials} | `{r.tuned_params}` |"
+            f"{r.verdict} | {r.n_trials} | {r.study_best:.3f} / {r.study_default:.3f} -> "
+            f"{r.selected} | `{r.tuned_params}` |"
         )
     return lines
 

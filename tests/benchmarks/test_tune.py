@@ -17,7 +17,7 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from benchmarks.config import CONFIG_DIR, BenchError, agent_configs, agent_names
-from benchmarks.tune import tunable_agents, tuned_config_text, write_config
+from benchmarks.tune import tunable_agents, tuned_config_text, with_default, write_config
 from benchmarks.tune_app import TuneConfig, check_disjoint
 from scripts.collect import collect
 
@@ -89,6 +89,9 @@ def test_tuning_seeds_and_held_out_episodes_are_disjoint_from_the_reporting_ones
 def test_a_tuned_config_comes_from_a_finished_study_only(tmp_path: Path) -> None:
     with pytest.raises(BenchError, match="not finished"):
         tuned_config_text({"study_name": "x", "complete": False})
+    unranked = {"study_name": "x", "agent": "ppo", "complete": True, "best": {"value": 1.0}}
+    with pytest.raises(BenchError, match="add-default ppo"):
+        tuned_config_text(unranked)  # the default's run is needed to select
     with pytest.raises(BenchError, match="no finished study"):
         write_config("ppo", tmp_path, tmp_path / "tuned")
 
@@ -117,9 +120,15 @@ def test_a_two_trial_study_writes_a_tuned_config_that_trains(tmp_path: Path) -> 
     text = (tuned / "ppo.yaml").read_text()
     assert study["study_name"] in text.splitlines()[1]
     config = yaml.safe_load(text)
-    assert config == study["best"]["agent_config"]
-    for key, value in study["best"]["params"].items():
-        assert config[key.removeprefix("agent.")] == value
+    default = study["default"]  # the committed config under the same protocol
+    assert set(default["per_seed"]) == {"100"} and default["agent_config"] == composed("ppo").agent
+    if study["selected"] == "trial":
+        assert study["best"]["value"] > default["value"]
+        assert config == study["best"]["agent_config"]
+        for key, value in study["best"]["params"].items():
+            assert config[key.removeprefix("agent.")] == value
+    else:
+        assert study["best"]["value"] <= default["value"] and config == default["agent_config"]
     out = tmp_path / "out"
     for experiment in ("train_quick", "tmax_quick"):  # the quick pipeline loads and trains it
         run("-m", "benchmarks.run", "--config-dir", str(tmp_path / "conf"), "agent=tuned/ppo",
@@ -129,6 +138,18 @@ def test_a_two_trial_study_writes_a_tuned_config_that_trains(tmp_path: Path) -> 
     counts = collect(out, tmp_path / "collected")  # the nested agent name is collected too
     assert counts["tmax"] == len(pd.read_csv(metrics))
     assert set(pd.read_csv(tmp_path / "collected" / "tmax.csv")["agent"]) == {"tuned/ppo"}
+
+
+def test_the_best_trial_is_selected_only_when_it_beats_the_committed_config() -> None:
+    summary = {"study_name": "s", "agent": "ppo", "complete": True, "n_trials": 2,
+               "objective": "sum_reward", "rerun": "r",
+               "best": {"trial": 1, "value": 30.0, "params": {"agent.gamma": 0.9},
+                        "agent_config": {"gamma": 0.9}}}  # fmt: skip
+    for default_value, selected, gamma in ((29.0, "trial", 0.9), (30.0, "default", 0.99),
+                                           (31.0, "default", 0.99)):  # fmt: skip
+        ranked = with_default(summary, {"value": default_value, "agent_config": {"gamma": 0.99}})
+        assert ranked["selected"] == selected
+        assert yaml.safe_load(tuned_config_text(ranked)) == {"gamma": gamma}
 
 
 COMMITTED_TUNED = sorted((CONFIG_DIR / "agent" / "tuned").glob("*.yaml"))
@@ -142,7 +163,8 @@ def test_each_committed_tuned_config_is_its_study_s_best_and_trains(
     study = json.loads((ROOT / "results" / "tuning" / path.stem / "study.json").read_text())
     text = path.read_text()
     assert study["study_name"] in text.splitlines()[1]
-    assert yaml.safe_load(text) == study["best"]["agent_config"]  # written from it, not by hand
+    selected = study["best"] if study["selected"] == "trial" else study["default"]
+    assert yaml.safe_load(text) == selected["agent_config"]  # written from it, not by hand
     assert set(study["protocol"]["tuning_seeds"]).isdisjoint(study["protocol"]["reporting_seeds"])
     out = tmp_path / "out"
     run("-m", "benchmarks.run", f"agent=tuned/{path.stem}", "experiment=train_quick",

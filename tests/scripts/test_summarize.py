@@ -94,9 +94,11 @@ def test_the_tuning_section_tables_each_learner_s_comparison(tmp_path) -> None:
              "completion_rate": v + 0.01 * s, "sum_reward": 30.0 + s}
             for a, v in (("ppo", 0.8), ("tuned/ppo", 0.9)) for s in range(5)]  # fmt: skip
     frame = pd.DataFrame(rows)
-    study = {"n_trials": 6, "objective": "sum_reward", "best": {"value": 31.0, "params": {}}}
+    study = {"n_trials": 6, "objective": "sum_reward", "best": {"value": 31.0, "params": {}},
+             "default": {"value": 30.0}, "selected": "trial"}  # fmt: skip
     (tmp_path / "tuning").mkdir()
     compare(frame, frame, {"ppo": study}, 15.0).to_csv(tmp_path / "tuning" / "comparison.csv")
     text = "\n".join(_tuning_section(tmp_path / "tuning"))
     assert "6 trials each" in text
-    assert "| ppo | completion_rate | 0.820 [" in text and "| tuned better | 6 |" in text
+    assert "| ppo | completion_rate | 0.820 [" in text
+    assert "| tuned better | 6 | 31.000 / 30.000 -> trial |" in text

@@ -11,7 +11,8 @@ import pytest
 
 from scripts.tuning_table import compare, main
 
-STUDY = {"n_trials": 6, "objective": "sum_reward", "best": {"value": 30.0, "params": {"a": 1}}}
+STUDY = {"n_trials": 6, "objective": "sum_reward", "best": {"value": 30.0, "params": {"a": 1}},
+         "default": {"value": 29.0}, "selected": "trial"}  # fmt: skip
 
 
 def tmax_rows(agent: str, completion: list[float], t_max_s: float = 15.0) -> pd.DataFrame:
@@ -55,6 +56,9 @@ def test_missing_runs_or_other_seeds_are_named() -> None:
         compare(default, tmax_rows("tuned/ppo", [0.8] * 3), {"sac": STUDY}, 15.0)
     with pytest.raises(ValueError, match="sac: default seeds"):
         compare(default, tmax_rows("tuned/sac", [0.8, 0.8]), {"sac": STUDY}, 15.0)
+    unranked = {k: v for k, v in STUDY.items() if k != "selected"}
+    with pytest.raises(ValueError, match="sac: its study has no default run"):
+        compare(default, tmax_rows("tuned/sac", [0.8] * 3), {"sac": unranked}, 15.0)
 
 
 def test_main_writes_the_csv_and_markdown(tmp_path: Path) -> None:
@@ -67,5 +71,6 @@ def test_main_writes_the_csv_and_markdown(tmp_path: Path) -> None:
             "--studies", str(tmp_path / "studies"), "--out", str(out)]  # fmt: skip
     assert main(args) == 0
     assert len(pd.read_csv(out)) == 2
-    assert "| sac | completion_rate |" in out.with_suffix(".md").read_text()
+    text = out.with_suffix(".md").read_text()
+    assert "| sac | completion_rate |" in text and "| 30.000 / 29.000 -> trial |" in text
     assert main([*args, "--t-max", "2.0"]) == 2  # no run at that point: an error, no file
