@@ -382,10 +382,11 @@ def _tuning_section(tuning: Path) -> list[str]:
         "## Equal tuning effort (`make tune`)",
         "",
         f"One Optuna study per learner, {' / '.join(map(str, trials))} trials each, on tuning "
-        "seeds disjoint from the reporting seeds; each study's best config "
-        "(`conf/agent/tuned/`) retrained and evaluated on the reporting seeds at t_max 15 s "
-        "beside the defaults above. Verdict: the 95% CI of the difference of means excludes 0. Studies and "
-        "commands: [`tuning/README.md`](tuning/README.md).",
+        "seeds disjoint from the reporting seeds; each study's selected config "
+        "(`conf/agent/tuned/`: its best trial where that beat the committed config on the "
+        "tuning seeds, else the committed one) retrained and evaluated on the reporting seeds "
+        "at t_max 15 s beside the defaults above. Verdict: the 95% CI of the difference of "
+        "means excludes 0. Studies and commands: [`tuning/README.md`](tuning/README.md).",
         "",
         *table_lines(table),
     ]
