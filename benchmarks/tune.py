@@ -122,6 +122,25 @@ def with_default(summary: dict[str, Any], default: dict[str, Any]) -> dict[str, 
     return {**summary, "default": default, "selected": selected}
 
 
+def read_study(agent: str, results: Path) -> dict[str, Any]:
+    """``results/<agent>/study.json`` of a finished study.
+
+    :raises BenchError: when there is none, or it is another agent's.
+    """
+    path = results / agent / STUDY_FILE
+    if not path.exists():
+        raise BenchError(f"no finished study for {agent} at {path}: run the study first")
+    summary = json.loads(path.read_text())
+    if summary.get("agent") != agent:
+        raise BenchError(f"{path} is a study of {summary.get('agent')!r}, not {agent!r}")
+    return summary
+
+
+def write_study(dest: Path, summary: dict[str, Any]) -> None:
+    """Write ``summary`` to ``dest/study.json`` atomically."""
+    atomic_write_text(dest / STUDY_FILE, json.dumps(summary, indent=2, default=str) + "\n")
+
+
 def run_study(
     agent: str,
     n_trials: int | None,
@@ -186,7 +205,7 @@ def run_study(
     summary = with_default(summary, run_default(agent, study_dir, quick, overrides))
     dest = results / agent
     atomic_write_text(dest / TRIALS_FILE, trials.to_csv(index=False, float_format="%.17g"))
-    atomic_write_text(dest / STUDY_FILE, json.dumps(summary, indent=2, default=str) + "\n")
+    write_study(dest, summary)
     print(f"tune: {agent}: best {summary['objective']} {best_value:.4f} (trial "
           f"{summary['best']['trial']}), default {summary['default']['value']:.4f}, selected "
           f"{summary['selected']}, in {wall_s} s -> {dest}", flush=True)  # fmt: skip
@@ -225,16 +244,13 @@ def add_default(agent: str, results: Path, work: Path) -> dict[str, Any]:
     """Run the committed config of a finished study's agent under the study's protocol and
     add it (and the selection) to its ``study.json``; the study's own budget (quick or full)
     and overrides are read from its ``rerun`` command."""
-    path = results / agent / STUDY_FILE
-    if not path.exists():
-        raise BenchError(f"no finished study for {agent} at {path}: run the study first")
-    summary = json.loads(path.read_text())
+    summary = read_study(agent, results)
     rerun = shlex.split(summary["rerun"])
     quick = "--quick" in rerun
     overrides = [a for a in rerun[rerun.index(agent) + 1 :] if "=" in a and not a.startswith("-")]
     summary = with_default(summary, run_default(agent, work / summary["study_name"], quick,
                                                 overrides))  # fmt: skip
-    atomic_write_text(path, json.dumps(summary, indent=2, default=str) + "\n")
+    write_study(results / agent, summary)
     print(f"tune: {agent}: default {summary['default']['value']:.4f} against the best trial's "
           f"{summary['best']['value']:.4f}: selected {summary['selected']}")  # fmt: skip
     return summary
@@ -242,12 +258,7 @@ def add_default(agent: str, results: Path, work: Path) -> dict[str, Any]:
 
 def write_config(agent: str, results: Path, dest: Path) -> Path:
     """Write ``dest/<agent>.yaml`` from ``results/<agent>/study.json``."""
-    path = results / agent / STUDY_FILE
-    if not path.exists():
-        raise BenchError(f"no finished study for {agent} at {path}: run the study first")
-    summary = json.loads(path.read_text())
-    if summary.get("agent") != agent:
-        raise BenchError(f"{path} is a study of {summary.get('agent')!r}, not {agent!r}")
+    summary = read_study(agent, results)
     out = dest / f"{agent}.yaml"
     atomic_write_text(out, tuned_config_text(summary))
     print(f"tune: wrote {out} from study {summary['study_name']}")
