@@ -7,6 +7,12 @@ count, run key, checksum in ``run.json``); one bad or incomplete run stops the m
 error naming the file, the line and what is wrong, and nothing is written. Runs from several
 machines merge the same way: copy their ``runs/`` folders side by side first. Rows are sorted,
 so the result does not depend on the order runs finished in.
+
+``--keep DIR`` merges an earlier collection whose runs are gone (a committed
+``results/<x>/<experiment>.csv``) with the runs: its rows are checked against the schema
+(``benchmarks.schema.read_metrics``) and kept for every (agent, seed) no run holds; a run
+replaces its (agent, seed) there. Used to add one agent's runs to a committed table without
+rerunning the others.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.config import EXPERIMENTS, BenchError  # noqa: E402
-from benchmarks.schema import COLUMNS  # noqa: E402
+from benchmarks.schema import COLUMNS, read_metrics  # noqa: E402
 from benchmarks.store import META_FILE, METRICS_FILE, atomic_write_text, verify_run  # noqa: E402
 
 SORT_KEYS = ["agent", "seed", "t_max_s", "n_tasks", "episode"]
@@ -45,12 +51,39 @@ def run_dirs(env_dir: Path, experiment: str) -> list[Path]:
     return sorted(folders)
 
 
-def collect(out_dir: Path, dest: Path, env: str | None = None) -> dict[str, int]:
+def kept_rows(keep: Path, experiment: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` (the runs' rows of one experiment) with the rows of ``keep/<experiment>.csv``
+    for every (agent, seed) that ``frame`` does not hold.
+
+    :raises BenchError: naming the kept file when its rows break the schema, belong to another
+        experiment, or come from another scenario than the runs'.
+    """
+    path = keep / f"{experiment}.csv"
+    if not path.exists():
+        return frame
+    kept = pd.DataFrame(read_metrics(path), columns=list(COLUMNS))
+    if kept.empty:
+        return frame
+    experiments, envs = sorted(set(kept["experiment"])), sorted(set(kept["env"]))
+    if experiments != [experiment]:
+        raise BenchError(f"{path}: experiment {experiments}, expected {experiment!r}")
+    if not frame.empty and envs != sorted(set(frame["env"])):
+        raise BenchError(f"{path}: env {envs}, but the runs are of {sorted(set(frame['env']))}")
+    ran = set(zip(frame["agent"], frame["seed"], strict=True))
+    mine = [pair not in ran for pair in zip(kept["agent"], kept["seed"], strict=True)]
+    return pd.concat([frame, kept[mine]], ignore_index=True)
+
+
+def collect(
+    out_dir: Path, dest: Path, env: str | None = None, keep: Path | None = None
+) -> dict[str, int]:
     """Check every run, then write ``dest/<experiment>.csv`` for each experiment found.
 
     :param env: the env folder to collect (needed when ``out_dir`` holds several).
+    :param keep: a folder of earlier ``<experiment>.csv`` to merge (:func:`kept_rows`).
     :return: row counts per experiment (empty when there are no runs).
-    :raises BenchError: naming the file (and line) of the first bad run, or the env choice.
+    :raises BenchError: naming the file (and line) of the first bad run or kept row, or the
+        env choice.
     """
     envs = env_dirs(out_dir)
     if env is None:
@@ -68,8 +101,10 @@ def collect(out_dir: Path, dest: Path, env: str | None = None) -> dict[str, int]
         rows = [
             row for run in run_dirs(out_dir / "runs" / env, experiment) for row in verify_run(run)
         ]
+        frame = pd.DataFrame(rows, columns=list(COLUMNS))
+        if rows and keep is not None:
+            frame = kept_rows(keep, experiment, frame)
         if rows:
-            frame = pd.DataFrame(rows, columns=list(COLUMNS))
             frames[experiment] = frame.sort_values(SORT_KEYS, kind="stable")
     for experiment, frame in frames.items():  # only once every run has passed
         atomic_write_text(dest / f"{experiment}.csv", frame.to_csv(index=False))
@@ -84,9 +119,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="folder for <experiment>.csv (e.g. outputs/results)")  # fmt: skip
     parser.add_argument("--env", default=None,
                         help="env folder under OUT_DIR/runs (needed if several)")  # fmt: skip
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="folder of earlier <experiment>.csv kept beside the runs")  # fmt: skip
     args = parser.parse_args(argv)
     try:
-        counts = collect(args.out_dir, args.dest, args.env)
+        counts = collect(args.out_dir, args.dest, args.env, args.keep)
     except BenchError as err:
         print(f"collect: error: {err}", file=sys.stderr)
         return 2

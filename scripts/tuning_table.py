@@ -21,6 +21,7 @@ tuning seeds (then both sides train the same config, and differ by nothing but t
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
 from pathlib import Path
@@ -150,7 +151,11 @@ def main(argv: list[str] | None = None) -> int:
     command = args.command or "python -m scripts.tuning_table " + " ".join(
         argv if argv is not None else sys.argv[1:]
     )
-    atomic_write_text(args.out, table.to_csv(index=False, float_format="%.6g"))
+    text = table.to_csv(index=False, float_format="%.10g")
+    # The Markdown is made from the CSV's rounded numbers, as summarize.py's copy of it is, so
+    # that the two never differ in a last digit (at "%.6g", 26.92349 -> 26.9235 -> 26.924).
+    table = pd.read_csv(io.StringIO(text))
+    atomic_write_text(args.out, text)
     atomic_write_text(args.out.with_suffix(".md"), markdown(table, command))
     print(markdown(table, command))
     return 0

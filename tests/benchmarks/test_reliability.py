@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 import yaml
 from hydra import compose, initialize_config_dir
@@ -174,6 +175,30 @@ def test_collect_merges_valid_runs_and_names_an_incomplete_one(out: Path, tmp_pa
     with pytest.raises(BenchError, match=r"seed=1/run\.json: missing"):
         collect.collect(out, tmp_path / "dest2")
     assert not (tmp_path / "dest2").exists()
+
+
+def test_collect_keeps_an_earlier_collection_beside_the_runs(out: Path, tmp_path: Path) -> None:
+    """``--keep``: rows of (agent, seed) pairs no run holds are kept; a run replaces its own;
+    a kept file of another scenario is refused, naming it."""
+    collect.collect(out, tmp_path / "earlier")
+    earlier = pd.read_csv(tmp_path / "earlier" / "train.csv")
+    other = earlier[earlier["seed"] == 1].assign(agent="someone_else")
+    stale = earlier[earlier["seed"] == 0].assign(sum_reward=-1.0)  # a run of seed 0 replaces it
+    keep = tmp_path / "keep"
+    keep.mkdir()
+    pd.concat([other, stale]).to_csv(keep / "train.csv", index=False)
+    shutil.rmtree(spec_for(out, 1).run_dir)  # only seed 0 still has its run
+    counts = collect.collect(out, tmp_path / "merged", keep=keep)
+    merged = pd.read_csv(tmp_path / "merged" / "train.csv")
+    assert counts["train"] == 6
+    assert sorted(set(zip(merged["agent"], merged["seed"], strict=True))) == [
+        ("round_robin", 0), ("someone_else", 1)
+    ]  # fmt: skip
+    assert (merged["sum_reward"] > 0).all()  # seed 0's stale rows were replaced by its run
+    other.assign(env="queueing").to_csv(keep / "train.csv", index=False)
+    with pytest.raises(BenchError, match=r"keep/train\.csv: env \['queueing'\]"):
+        collect.collect(out, tmp_path / "refused", keep=keep)
+    assert not (tmp_path / "refused").exists()
 
 
 def test_a_complete_run_with_another_key_is_never_replaced_silently(out: Path) -> None:

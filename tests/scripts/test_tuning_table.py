@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scripts.tuning_table import compare, main
+from scripts.tuning_table import compare, main, table_lines
 
 STUDY = {"n_trials": 6, "objective": "sum_reward", "best": {"value": 30.0, "params": {"a": 1}},
          "default": {"value": 29.0}, "selected": "trial"}  # fmt: skip
@@ -73,4 +73,6 @@ def test_main_writes_the_csv_and_markdown(tmp_path: Path) -> None:
     assert len(pd.read_csv(out)) == 2
     text = out.with_suffix(".md").read_text()
     assert "| sac | completion_rate |" in text and "| 30.000 / 29.000 -> trial |" in text
+    # The Markdown shows the CSV's numbers (summarize.py prints its copy from the CSV).
+    assert "\n".join(table_lines(pd.read_csv(out))) in text
     assert main([*args, "--t-max", "2.0"]) == 2  # no run at that point: an error, no file
