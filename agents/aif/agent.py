@@ -94,6 +94,8 @@ CHOICES: dict[str, tuple[Any, ...]] = {
     "keep_elites": (False, True),
     "warm_start": (False, True),
     "memory_floor": (False, True),
+    "bandwidth_follows_compute": (False, True),
+    "held_release": (False, True),
     "imagined_routing": ("own_server", "fill"),
     "reference_grant": ("q_mean", "levels"),
 }
@@ -326,6 +328,8 @@ class AIFAgent(Agent):
         n_elites=POSITIVE_INT,
         keep_elites=BOOLEAN,
         memory_floor=BOOLEAN,
+        bandwidth_follows_compute=BOOLEAN,
+        held_release=BOOLEAN,
         imagined_routing=Range(choices=("own_server", "fill")),
         price_discount=Range(0.0, 1.0),
         reference_grant=Range(choices=("q_mean", "levels")),
@@ -381,7 +385,8 @@ class AIFAgent(Agent):
     def random_action(self, rng: np.random.Generator, observation: np.ndarray) -> Action:
         """Seed-episode action: a uniform server and shares drawn from the planner's initial
         q(pi) (``seed_actions="prior"``, logit-normal) or uniform on [0, 1] (``"uniform"``,
-        the reference's ``action_space.sample()``); with ``memory_floor`` the memory share is
+        the reference's ``action_space.sample()``); with ``bandwidth_follows_compute`` the
+        bandwidth share is the compute share, and with ``memory_floor`` the memory share is
         raised to the task's need on the drawn server (read from ``observation``), as the
         planner's candidates are."""
         cfg = self.config
@@ -394,6 +399,8 @@ class AIFAgent(Agent):
             )
             share = 1.0 / (1.0 + np.exp(-z))
         server = int(rng.integers(self.n_servers))
+        if cfg.planner.bandwidth_follows_compute:  # the planner's rule: w = c
+            share[1] = share[0]
         if cfg.planner.memory_floor:  # the planner's rule: at least the task's memory need
             need = float(self.layout.block(np.asarray(observation), "memory_need")[server])
             share[2] = max(share[2], min(need, 1.0))

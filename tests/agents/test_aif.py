@@ -403,6 +403,37 @@ def test_imagined_releases_let_more_copies_complete_at_a_lower_arrival_rate() ->
     assert copies_of(CEMPlanner(memory_model(0.5, 1.0), config, 100), 0.1) == pytest.approx(15)
 
 
+@pytest.mark.parametrize("gap_s", [0.01, 0.1, 1.0])
+def test_held_release_adds_the_room_earlier_tasks_free_within_the_horizon(gap_s: float) -> None:
+    """0.35 of memory remains, so earlier tasks hold 0.65: room for 6.5 copies of m = 0.1
+    (compute and bandwidth are predicted unconsumed, so they bound nothing). Released evenly
+    over the 4 s hold, min(1, 15 g / 4) of it is back within the 15 copies' span: under a burst
+    almost none, at g = 1 s all. The copies' own turnover (15 g / 4 at g = 1 s) multiplies
+    every place alike, and the copies stay capped at H - 1 = 15."""
+    config = planner_config(horizon=16, expl_scale=0.0)
+    held = dataclasses.replace(config, held_release=True)
+    model = memory_model(4.0, gap_s)
+    without = copies_of(CEMPlanner(model, config, 100), 0.1)
+    with_held = copies_of(CEMPlanner(model, held, 100), 0.1)
+    turnover = max(1.0, 15 * gap_s / 4.0)
+    expected = without + 6.5 * min(1.0, 15 * gap_s / 4.0) * turnover
+    assert with_held == pytest.approx(min(expected, 15.0), rel=1e-6)
+    assert with_held > without
+
+
+def test_bandwidth_follows_compute_in_planned_and_seed_actions() -> None:
+    env = small_env()
+    agent = AIFAgent(env.scenario, seed=0, **SMALL, bandwidth_follows_compute=True)
+    agent.learn(env, 2, seed=10)
+    rng = np.random.default_rng(0)
+    for obs in observations(env):
+        for action in (agent.act(obs, {}), agent.random_action(rng, obs)):
+            assert action["share"][1] == action["share"][0]
+    free, _ = trained_agent()  # the default: three free shares
+    assert any(free.act(obs, {})["share"][1] != free.act(obs, {})["share"][0]
+               for obs in observations(env))  # fmt: skip
+
+
 def test_the_planner_predicts_what_the_trained_model_predicts() -> None:
     """The numpy copy of the weights (planning) and the torch model (training) agree."""
     agent, env = trained_agent()

@@ -37,3 +37,21 @@ def test_a_seed_the_base_lacks_is_named() -> None:
     variant = scores([("queueing", "aif", 1, 0.45)])
     with pytest.raises(ValueError, match=r"--base lacks aif on queueing for seeds \[1\]"):
         suite_variant.compare(BASE, variant, "aif")
+
+
+def test_base_bound_scores_everyone_by_the_base_s_bound() -> None:
+    """A variant run without bounds: base and variant are both scored as sum reward over the
+    base's bound of the scenario, so the ranking is on one scale."""
+    base = BASE.assign(sum_reward=BASE.score * 40.0, upper_bound=40.0)
+    base.loc[base.agent == "round_robin", "score"] = 0.0  # ignored: rescored from sum_reward
+    variant = pd.DataFrame({"scenario": ["paper"], "agent": ["aif"], "seed": [0],
+                            "score": [float("nan")], "sum_reward": [38.0],
+                            "upper_bound": [float("nan")]})  # fmt: skip
+    table = suite_variant.compare(base, variant, "aif", base_bound=True).set_index("scenario")
+    assert table.loc["paper", "variant"] == pytest.approx(38.0 / 40.0)
+    assert table.loc["paper", "reference"] == pytest.approx(0.95)
+    assert table.loc["paper", "base"] == pytest.approx(0.90)
+    two_bounds = base.assign(upper_bound=[40.0] * 10 + [41.0])
+    two_bounds.loc[two_bounds.agent == "fair_share", "upper_bound"] = 39.0
+    with pytest.raises(ValueError, match=r"2 distinct upper bounds on paper"):
+        suite_variant.compare(two_bounds, variant, "aif", base_bound=True)
