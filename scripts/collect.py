@@ -52,8 +52,8 @@ def run_dirs(env_dir: Path, experiment: str) -> list[Path]:
 
 
 def kept_rows(keep: Path, experiment: str, frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` (the runs' rows of one experiment) with the rows of ``keep/<experiment>.csv``
-    for every (agent, seed) that ``frame`` does not hold.
+    """``frame`` (the runs' rows of one experiment; not empty) with the rows of
+    ``keep/<experiment>.csv`` for every (agent, seed) that ``frame`` does not hold.
 
     :raises BenchError: naming the kept file when its rows break the schema, belong to another
         experiment, or come from another scenario than the runs'.
@@ -67,7 +67,7 @@ def kept_rows(keep: Path, experiment: str, frame: pd.DataFrame) -> pd.DataFrame:
     experiments, envs = sorted(set(kept["experiment"])), sorted(set(kept["env"]))
     if experiments != [experiment]:
         raise BenchError(f"{path}: experiment {experiments}, expected {experiment!r}")
-    if not frame.empty and envs != sorted(set(frame["env"])):
+    if envs != sorted(set(frame["env"])):
         raise BenchError(f"{path}: env {envs}, but the runs are of {sorted(set(frame['env']))}")
     ran = set(zip(frame["agent"], frame["seed"], strict=True))
     mine = [pair not in ran for pair in zip(kept["agent"], kept["seed"], strict=True)]
@@ -101,11 +101,12 @@ def collect(
         rows = [
             row for run in run_dirs(out_dir / "runs" / env, experiment) for row in verify_run(run)
         ]
+        if not rows:
+            continue
         frame = pd.DataFrame(rows, columns=list(COLUMNS))
-        if rows and keep is not None:
+        if keep is not None:
             frame = kept_rows(keep, experiment, frame)
-        if rows:
-            frames[experiment] = frame.sort_values(SORT_KEYS, kind="stable")
+        frames[experiment] = frame.sort_values(SORT_KEYS, kind="stable")
     for experiment, frame in frames.items():  # only once every run has passed
         atomic_write_text(dest / f"{experiment}.csv", frame.to_csv(index=False))
     return {experiment: len(frame) for experiment, frame in frames.items()}

@@ -66,10 +66,10 @@ def compare(
     :raises ValueError: naming what is missing when the base lacks a variant's unit.
     """
     variant = variant[variant.agent == agent]
-    if base_bound and not variant.empty:
-        base, variant = rescore_by_base_bound(base, variant)
     if variant.empty:
         raise ValueError(f"--variant has no runs of agent {agent!r}")
+    if base_bound:
+        base, variant = rescore_by_base_bound(base, variant)
     rows = []
     for scenario, runs in variant.groupby("scenario", sort=True):
         seeds = sorted(int(seed) for seed in runs.seed.unique())

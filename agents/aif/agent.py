@@ -35,7 +35,7 @@ import torch
 import yaml
 
 from agents.aif.model import DTYPE, EnsembleModel, fit, make_optimizer
-from agents.aif.planner import CEMPlanner, PlannerConfig
+from agents.aif.planner import CEMPlanner, PlannerConfig, apply_grant_rules
 from agents.base import (
     BOOLEAN,
     NON_NEGATIVE,
@@ -399,11 +399,8 @@ class AIFAgent(Agent):
             )
             share = 1.0 / (1.0 + np.exp(-z))
         server = int(rng.integers(self.n_servers))
-        if cfg.planner.bandwidth_follows_compute:  # the planner's rule: w = c
-            share[1] = share[0]
-        if cfg.planner.memory_floor:  # the planner's rule: at least the task's memory need
-            need = float(self.layout.block(np.asarray(observation), "memory_need")[server])
-            share[2] = max(share[2], min(need, 1.0))
+        need = self.layout.block(np.asarray(observation, np.float64), "memory_need")[server]
+        share = apply_grant_rules(cfg.planner, share, need)  # the planner's rules
         return {"server": server, "share": share.astype(np.float32)}
 
     # -- learning ---------------------------------------------------------------------------

@@ -224,6 +224,18 @@ def silu(x: np.ndarray) -> np.ndarray:
     return np.divide(x, t, out=t)
 
 
+def apply_grant_rules(config: PlannerConfig, share: np.ndarray, need: np.ndarray) -> np.ndarray:
+    """The DRL wrappers' grant rules (cloudedge/wrappers.py) on shares ``[..., 3]``, in place:
+    the bandwidth share set to the compute share when ``bandwidth_follows_compute``, the memory
+    share floored at the task's need on the chosen server (``need``, ``[...]``) when
+    ``memory_floor``. Used by the planner's candidates and the agent's seed actions alike."""
+    if config.bandwidth_follows_compute:
+        share[..., 1] = share[..., 0]
+    if config.memory_floor:
+        share[..., 2] = np.maximum(share[..., 2], np.minimum(need, 1.0))
+    return share
+
+
 def fill_places(
     value: np.ndarray, places: np.ndarray, hold_s: np.ndarray, tasks_left: float, mean_gap_s: float
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -516,12 +528,7 @@ class CEMPlanner:
         bandwidth share set to the compute share when ``bandwidth_follows_compute`` and the
         memory share floored at the task's need on the candidate's server when
         ``memory_floor`` (both the DRL wrappers' rules, cloudedge/wrappers.py)."""
-        share = 1.0 / (1.0 + np.exp(-z))
-        if self.config.bandwidth_follows_compute:
-            share[:, 1] = share[:, 0]
-        if self.config.memory_floor:
-            share[:, 2] = np.maximum(share[:, 2], np.minimum(decision.need[server], 1.0))
-        return share
+        return apply_grant_rules(self.config, 1.0 / (1.0 + np.exp(-z)), decision.need[server])
 
     # -- CEM --------------------------------------------------------------------------------
     def plan(self, observation: np.ndarray) -> tuple[int, np.ndarray, dict[str, float]]:

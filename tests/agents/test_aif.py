@@ -430,8 +430,8 @@ def test_bandwidth_follows_compute_in_planned_and_seed_actions() -> None:
         for action in (agent.act(obs, {}), agent.random_action(rng, obs)):
             assert action["share"][1] == action["share"][0]
     free, _ = trained_agent()  # the default: three free shares
-    assert any(free.act(obs, {})["share"][1] != free.act(obs, {})["share"][0]
-               for obs in observations(env))  # fmt: skip
+    shares = [free.act(obs, {})["share"] for obs in observations(env)]
+    assert any(share[1] != share[0] for share in shares)
 
 
 def test_the_planner_predicts_what_the_trained_model_predicts() -> None:
