@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test test-fast lint reproduce reproduce-quick regress regress-update benchmark benchmark-quick tune tune-quick clean
+.PHONY: install test test-fast lint reproduce reproduce-quick regress regress-update benchmark benchmark-agents benchmark-quick tune tune-quick clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,10 +47,21 @@ regress-update: $(STAMP)
 # The scenario suite (cloudedge/scenarios/env/*.yaml, benchmarks/suite.py): every agent x every
 # scenario x 5 seeds in 2 worker processes, scored as a fraction of each episode's upper bound;
 # runs under outputs/suite/ (a rerun resumes), tables, figures and rliable aggregates into the
-# committed results/suite/ (named here: nothing else writes it).
+# committed results/suite/ (named here and in benchmark-agents: nothing else writes it); then
+# results/README.md's suite section (summarize keeps the wall time make reproduce recorded).
 benchmark: $(STAMP)
 	$(BIN)/python -m benchmarks.suite --jobs 2
 	$(BIN)/python scripts/suite_stats.py --scores outputs/suite/scores.csv --runs outputs/suite --dest results/suite --command "make benchmark"
+	$(BIN)/python scripts/summarize.py --results results
+
+# Rerun some agents of the suite after a change to them (AGENTS="aif ppo"; 5 seeds, 2 workers)
+# and merge them into the committed results/suite/: every other agent keeps its rows there,
+# checked to be scored on the same held-out episodes (scripts/suite_stats.py --keep).
+benchmark-agents: $(STAMP)
+	@test -n "$(AGENTS)" || { echo 'AGENTS: allowed one or more names of conf/agent/*.yaml, e.g. make benchmark-agents AGENTS=aif' >&2; exit 2; }
+	$(BIN)/python -m benchmarks.suite --jobs 2 --agents $(AGENTS)
+	$(BIN)/python scripts/suite_stats.py --scores outputs/suite/scores.csv --runs outputs/suite --keep results/suite --dest results/suite --command "make benchmark-agents AGENTS='$(AGENTS)'"
+	$(BIN)/python scripts/summarize.py --results results
 
 # The suite at a smoke-test budget (references + AIF, 2 seeds, 50-task evaluation episodes).
 benchmark-quick: $(STAMP)

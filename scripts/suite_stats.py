@@ -20,6 +20,13 @@ sum_reward / upper bound) and writes into ``--dest``:
   the lower end of the bracket [best feasible known, upper bound], and its gap);
 * ``README.md``: the tables above in prose order, with the command and commit given.
 
+``--keep DIR`` (an earlier ``--dest``, e.g. the committed ``results/suite``) reruns some agents
+only: every agent absent from ``--scores`` keeps its rows of ``DIR/scores.csv``,
+``learning_curves.csv`` and ``wall_times.csv``, checked first to be scored against the same
+held-out episodes (per scenario, the same mean upper bound); an agent in ``--scores`` replaces
+all of its kept rows, so no agent mixes two versions. The bracket keeps, per scenario, the
+larger best known of the two (:func:`merge_brackets`). ``make benchmark-agents``.
+
 Runs are the seeds; an agent must have the same seeds on every scenario (rliable's matrix is
 runs x tasks).
 
@@ -34,6 +41,7 @@ import subprocess
 import sys
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
@@ -275,6 +283,117 @@ def best_known(episodes: pd.DataFrame) -> pd.DataFrame:
              "worst_episode": float(winners["score"].min()), "best_agents": " ".join(top)}
         )  # fmt: skip
     return pd.DataFrame(rows, columns=columns)
+
+
+#: Relative tolerance of ``--keep``'s check that both folders scored the same episodes (a mean
+#: of the same bounds, computed by the same code, agrees to rounding).
+BOUND_RTOL = 1e-9
+
+
+@dataclass(frozen=True)
+class Kept:
+    """What ``--keep`` adds: the rows of the agents that were not rerun, from an earlier
+    ``--dest``.
+
+    :param folder: the earlier ``--dest``.
+    :param agents: the kept agents (those absent from the new scores).
+    :param scores: their ``scores.csv`` rows.
+    :param curves: their ``learning_curves.csv`` rows (empty without that file).
+    :param walls: their ``wall_times.csv`` rows (empty without that file).
+    :param bracket: the folder's ``bracket.csv`` (empty without it).
+    :param runs_line: the folder's README lines naming the commits its runs were made at (and
+        what it kept in turn).
+    """
+
+    folder: Path
+    agents: list[str]
+    scores: pd.DataFrame
+    curves: pd.DataFrame
+    walls: pd.DataFrame
+    bracket: pd.DataFrame
+    runs_line: str
+
+
+def read_kept(folder: Path, scores: pd.DataFrame) -> Kept:
+    """``--keep``: the rows of ``folder`` for the agents that ``scores`` does not have.
+
+    :raises ValueError: naming the file or scenario, when ``folder`` has no ``scores.csv``, its
+        columns differ from ``scores``', a scenario is in one but not the other, or a
+        scenario's mean upper bound differs (other held-out episodes or bound code).
+    """
+    path = folder / "scores.csv"
+    if not path.is_file():
+        raise ValueError(f"--keep {folder}: no scores.csv (an earlier --dest of this script)")
+    # round_trip: pandas' default float parser may miss the written value by an ulp.
+    old = pd.read_csv(path, float_precision="round_trip")
+    if list(old.columns) != list(scores.columns):
+        raise ValueError(
+            f"--keep {path}: columns {list(old.columns)}; allowed the columns of --scores, "
+            f"{list(scores.columns)}"
+        )
+    agents = sorted(set(old["agent"]) - set(scores["agent"]))
+    old = old[old["agent"].isin(agents)]
+    for scenario in sorted(set(old["scenario"]) | set(scores["scenario"])):
+        bounds = []
+        for name, frame in ((str(path), old), ("--scores", scores)):
+            values = frame.loc[frame["scenario"] == scenario, "upper_bound"].unique()
+            if len(values) != 1 or not np.isfinite(values[0]):
+                raise ValueError(
+                    f"--keep: {name} has {len(values)} upper bounds on {scenario} "
+                    f"({list(values)[:3]}); allowed one finite value per scenario (a run "
+                    "without bounds, experiment.eval_bound=false, cannot be merged)"
+                )
+            bounds.append(float(values[0]))
+        if not np.isclose(bounds[0], bounds[1], rtol=BOUND_RTOL, atol=0.0):
+            raise ValueError(
+                f"--keep: the mean upper bound on {scenario} is {bounds[0]!r} in {path} and "
+                f"{bounds[1]!r} in --scores; allowed equal (relative tolerance {BOUND_RTOL}): "
+                "the kept and the new runs must play the same held-out episodes"
+            )
+
+    def rows(name: str) -> pd.DataFrame:
+        file = folder / name
+        if not file.is_file():
+            return pd.DataFrame()
+        frame = pd.read_csv(file, float_precision="round_trip")
+        return frame[frame["agent"].isin(agents)] if "agent" in frame.columns else frame
+
+    readme = folder / "README.md"
+    text = readme.read_text(encoding="utf-8") if readme.is_file() else ""
+    runs_line = " ".join(
+        line[2:].rstrip(".")
+        for line in text.splitlines()
+        if line.startswith(("- Runs made at commit", "- Kept from"))
+    )
+    return Kept(
+        folder=folder,
+        agents=agents,
+        scores=old,
+        curves=rows("learning_curves.csv"),
+        walls=rows("wall_times.csv"),
+        bracket=rows("bracket.csv"),
+        runs_line=runs_line,
+    )
+
+
+def merge_brackets(new: pd.DataFrame, kept: pd.DataFrame) -> pd.DataFrame:
+    """Per scenario, the bracket row (:func:`best_known`) with the larger best known; a kept
+    row's agents are marked ``[kept]``.
+
+    The per-episode best of both sets of runs would be exact, but the kept folder holds only
+    its means. Both are means of feasible schedules of the same episodes, and the mean of the
+    per-episode best is at least the larger of the two, so the merged lower end is valid and
+    at most conservative (its gap at most overstated).
+    """
+    if kept.empty:
+        return new
+    agents = kept["best_agents"].astype(str)
+    marked = kept.assign(
+        best_agents=agents.where(agents.str.endswith("[kept]"), agents + " [kept]")
+    )
+    both = pd.concat([new, marked], ignore_index=True)
+    best = both.loc[both.groupby("scenario")["best_known"].idxmax()]
+    return best.sort_values("scenario").reset_index(drop=True)[list(kept.columns)]
 
 
 def learning_curves(runs: Path, units: set[tuple[str, str, int]] | None = None) -> pd.DataFrame:
@@ -532,6 +651,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--runs", type=Path, default=None, help="the suite's out_dir: adds curves and wall times"
     )
+    parser.add_argument(
+        "--keep", type=Path, default=None,
+        help="an earlier --dest: its agents absent from --scores keep their rows (module doc)",
+    )  # fmt: skip
     parser.add_argument("--command", default="make benchmark",
                         help="the command that produced the scores, for the README")  # fmt: skip
     args = parser.parse_args(argv)
@@ -539,7 +662,26 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--scores {args.scores}: no such file (run python -m benchmarks.suite)")
     if args.runs is not None and not args.runs.is_dir():
         parser.error(f"--runs {args.runs}: no such folder (the suite's out_dir)")
+    if args.keep is not None and not args.keep.is_dir():
+        parser.error(f"--keep {args.keep}: no such folder (an earlier --dest)")
+    if args.keep is not None and args.runs is None:
+        parser.error("--keep needs --runs: the rerun agents' curves, wall times and bracket")
     scores = pd.read_csv(args.scores)
+    kept = None
+    if args.keep is not None:
+        # Read before anything is written: --dest is usually the kept folder itself.
+        try:
+            kept = read_kept(args.keep, scores)
+        except ValueError as err:
+            parser.error(str(err))
+        scores = pd.concat([scores, kept.scores], ignore_index=True)
+        scores = scores.sort_values(["scenario", "agent", "seed"], ignore_index=True)
+    # The units this invocation's runs scored (the kept ones' runs may not exist any more).
+    units = {
+        (r.scenario, r.agent, int(r.seed))
+        for r in scores.itertuples()
+        if kept is None or r.agent not in kept.agents
+    }
     matrices, scenarios = score_matrices(scores)
     args.dest.mkdir(parents=True, exist_ok=True)
     agg = aggregates(matrices)
@@ -559,17 +701,24 @@ def main(argv: list[str] | None = None) -> None:
     if args.runs is not None:
         from benchmarks.suite import collect_episodes, wall_times
 
-        units = {(r.scenario, r.agent, int(r.seed)) for r in scores.itertuples()}
         curves = learning_curves(args.runs, units)
+        if kept is not None and not kept.curves.empty:
+            curves = pd.concat([curves, kept.curves], ignore_index=True)
+            curves = curves.sort_values(["scenario", "agent", "episode"], ignore_index=True)
         curves.to_csv(args.dest / "learning_curves.csv", index=False)
         gains = late_gain(curves)
         gains.to_csv(args.dest / "late_gain.csv", index=False)
         if not curves.empty:
             figures.append(plot_curves(curves, args.dest))
         bracket = best_known(collect_episodes(args.runs, units))
+        if kept is not None:
+            bracket = merge_brackets(bracket, kept.bracket)
         bracket.to_csv(args.dest / "bracket.csv", index=False)
         walls = wall_times(args.runs)
         walls = walls[[(r.scenario, r.agent, int(r.seed)) in units for r in walls.itertuples()]]
+        if kept is not None and not kept.walls.empty:
+            walls = pd.concat([walls, kept.walls], ignore_index=True)
+            walls = walls.sort_values(["scenario", "agent", "seed"], ignore_index=True)
         walls.to_csv(args.dest / "wall_times.csv", index=False)
     record: list[str] = []
     if args.runs is not None:
@@ -578,6 +727,13 @@ def main(argv: list[str] | None = None) -> None:
             "- Runs made at commit: "
             + ", ".join(f"`{commit}` ({n} runs)" for commit, n in made.items())
             + " (each run's run.json)."
+        )
+    if kept is not None:
+        record.append(
+            f"- Kept from `{args.keep}` (`--keep`, not rerun): {', '.join(kept.agents)} "
+            f"({len(kept.scores)} units), their scores, curves and wall times as that folder "
+            f"had them (its record: {kept.runs_line or 'none'}). The bracket is per scenario "
+            "the larger of the new runs' and the kept one (`[kept]`), a valid lower end."
         )
     if walls is not None and not walls.empty:
         from benchmarks.suite import learners
