@@ -290,12 +290,30 @@ def best_known(episodes: pd.DataFrame) -> pd.DataFrame:
 BOUND_RTOL = 1e-9
 
 
+def scenario_bound(frame: pd.DataFrame, scenario: str, name: str) -> float:
+    """The one mean upper bound of ``scenario`` in a scores table (every run of a scenario plays
+    the same held-out episodes, so they share it).
+
+    :param name: names the table in the error.
+    :raises ValueError: naming ``name`` and ``scenario`` when the table has no bound there
+        (a run made with ``experiment.eval_bound=false``), several, or one that is not positive
+        and finite.
+    """
+    values = frame.loc[frame["scenario"] == scenario, "upper_bound"].dropna().unique()
+    if len(values) != 1 or not (np.isfinite(values[0]) and values[0] > 0):
+        raise ValueError(
+            f"{name} has {len(values)} distinct upper bounds on {scenario} "
+            f"({list(values)[:3]}); allowed one positive finite value per scenario (the same "
+            "held-out episodes; a run with experiment.eval_bound=false has none)"
+        )
+    return float(values[0])
+
+
 @dataclass(frozen=True)
 class Kept:
     """What ``--keep`` adds: the rows of the agents that were not rerun, from an earlier
     ``--dest``.
 
-    :param folder: the earlier ``--dest``.
     :param agents: the kept agents (those absent from the new scores).
     :param scores: their ``scores.csv`` rows.
     :param curves: their ``learning_curves.csv`` rows (empty without that file).
@@ -305,7 +323,6 @@ class Kept:
         what it kept in turn).
     """
 
-    folder: Path
     agents: list[str]
     scores: pd.DataFrame
     curves: pd.DataFrame
@@ -334,16 +351,10 @@ def read_kept(folder: Path, scores: pd.DataFrame) -> Kept:
     agents = sorted(set(old["agent"]) - set(scores["agent"]))
     old = old[old["agent"].isin(agents)]
     for scenario in sorted(set(old["scenario"]) | set(scores["scenario"])):
-        bounds = []
-        for name, frame in ((str(path), old), ("--scores", scores)):
-            values = frame.loc[frame["scenario"] == scenario, "upper_bound"].unique()
-            if len(values) != 1 or not np.isfinite(values[0]):
-                raise ValueError(
-                    f"--keep: {name} has {len(values)} upper bounds on {scenario} "
-                    f"({list(values)[:3]}); allowed one finite value per scenario (a run "
-                    "without bounds, experiment.eval_bound=false, cannot be merged)"
-                )
-            bounds.append(float(values[0]))
+        bounds = [
+            scenario_bound(frame, scenario, f"--keep: {name}")
+            for name, frame in ((str(path), old), ("--scores", scores))
+        ]
         if not np.isclose(bounds[0], bounds[1], rtol=BOUND_RTOL, atol=0.0):
             raise ValueError(
                 f"--keep: the mean upper bound on {scenario} is {bounds[0]!r} in {path} and "
@@ -366,7 +377,6 @@ def read_kept(folder: Path, scores: pd.DataFrame) -> Kept:
         if line.startswith(("- Runs made at commit", "- Kept from"))
     )
     return Kept(
-        folder=folder,
         agents=agents,
         scores=old,
         curves=rows("learning_curves.csv"),

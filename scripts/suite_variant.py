@@ -29,7 +29,7 @@ from pathlib import Path
 import pandas as pd
 
 from benchmarks.store import atomic_write_text
-from scripts.suite_stats import references
+from scripts.suite_stats import references, scenario_bound
 
 
 def rescore_by_base_bound(base: pd.DataFrame, variant: pd.DataFrame) -> tuple[pd.DataFrame, ...]:
@@ -38,15 +38,10 @@ def rescore_by_base_bound(base: pd.DataFrame, variant: pd.DataFrame) -> tuple[pd
 
     :raises ValueError: naming the scenario when the base has no bound for it or several.
     """
-    bounds = {}
-    for scenario in sorted(variant.scenario.unique()):
-        values = base.loc[base.scenario == scenario, "upper_bound"].dropna().unique()
-        if len(values) != 1 or not values[0] > 0:
-            raise ValueError(
-                f"--base-bound: the base has {len(values)} distinct upper bounds on {scenario} "
-                f"({list(values)[:3]}); allowed one positive value (the same held-out episodes)"
-            )
-        bounds[scenario] = float(values[0])
+    bounds = {
+        scenario: scenario_bound(base, scenario, "--base-bound: the base")
+        for scenario in sorted(variant.scenario.unique())
+    }
 
     def rescored(frame: pd.DataFrame) -> pd.DataFrame:
         frame = frame[frame.scenario.isin(bounds)]
