@@ -18,7 +18,6 @@ printed: the mean over seeds of each.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -27,8 +26,7 @@ import pandas as pd
 import torch
 
 from agents.base import evaluate_episode, make_agent
-from benchmarks.config import experiment_from_mapping
-from benchmarks.protocol import RunSpec
+from benchmarks.protocol import recorded_spec
 from benchmarks.store import atomic_write_text
 from cloudedge import CloudEdgeEnv
 
@@ -49,17 +47,9 @@ def trained_runs(out_dir: Path) -> list[Path]:
 
 def play_modes(run_json: Path, out_dir: Path, episodes: int) -> list[dict]:
     """One row per mode: the saved policy of this run, played on ``episodes`` held-out episodes."""
-    meta = json.loads(run_json.read_text())
     # The harness's own run layout and scenarios: the policy folder, the env the agent was
     # built on, the env it is evaluated on.
-    spec = RunSpec(
-        experiment=experiment_from_mapping(meta["params"]),
-        agent_name=meta["agent"],
-        agent_config=meta["agent_config"],
-        env_config=meta["env_config"],
-        seed=int(meta["seed"]),
-        out_dir=out_dir,
-    )
+    meta, spec = recorded_spec(run_json, out_dir)
     policy = spec.policy_dir / "policy"
     if not policy.exists():
         raise SystemExit(f"{run_json}: no saved policy at {policy}")

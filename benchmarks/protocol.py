@@ -192,6 +192,21 @@ class RunSpec:
         return "cloudedge-bench " + " ".join(shlex.quote(a) for a in args)
 
 
+def recorded_spec(run_json: Path, out_dir: Path) -> tuple[dict[str, Any], RunSpec]:
+    """A finished run's ``run.json`` and the :class:`RunSpec` it records (experiment, agent,
+    env, seed) under ``out_dir``: its policy folder and scenarios, to replay what it played."""
+    meta = json.loads(Path(run_json).read_text())
+    spec = RunSpec(
+        experiment=experiment_from_mapping(meta["params"]),
+        agent_name=meta["agent"],
+        agent_config=meta["agent_config"],
+        env_config=meta["env_config"],
+        seed=int(meta["seed"]),
+        out_dir=out_dir,
+    )
+    return meta, spec
+
+
 def input_files(scenario: ScenarioConfig) -> list[Path]:
     """The data files the env reads besides the package's code: the trace (``azure_trace``)
     and every server's profile CSV given by path."""

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from benchmarks.config import agent_configs
 from benchmarks.store import atomic_write_text
 from scripts.suite_stats import references, scenario_bound
 
@@ -103,6 +104,24 @@ def markdown_table(table: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
+def settings_from_runs(folder: Path, agent: str) -> list[str]:
+    """``agent.<name>=<value>`` for every setting the variant's runs under ``folder`` recorded
+    (their ``run.json``) that differs from, or is absent in, ``conf/agent/<agent>.yaml``; empty
+    when no run is found or the runs disagree."""
+    configs = [
+        json.loads(path.read_text())["agent_config"]
+        for path in sorted(folder.glob(f"*/runs/*/tmax/{agent}/seed=*/run.json"))
+    ]
+    if not configs or any(config != configs[0] for config in configs):
+        return []
+    defaults = agent_configs().get(agent, {})
+    return [
+        f"agent.{name}={value}"
+        for name, value in sorted(configs[0].items())
+        if name not in defaults or defaults[name] != value
+    ]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variant", type=Path, required=True)
@@ -125,6 +144,8 @@ def main(argv: list[str] | None = None) -> None:
     atomic_write_text(args.out, table.to_csv(index=False, float_format="%.4f"))
     record = args.variant.parent / "suite.json"
     overrides = json.loads(record.read_text()).get("overrides", []) if record.is_file() else []
+    if not overrides:  # e.g. a suite stopped early and scored by --collect-only
+        overrides = settings_from_runs(args.variant.parent, args.agent)
     command = " ".join(["python -m scripts.suite_variant", *(argv or sys.argv[1:])])
     markdown = (
         f"# {args.agent} with {' '.join(overrides) or '(overrides not recorded)'}\n\n"

@@ -96,6 +96,7 @@ CHOICES: dict[str, tuple[Any, ...]] = {
     "memory_floor": (False, True),
     "bandwidth_follows_compute": (False, True),
     "held_release": (False, True),
+    "copy_consumption": ("predicted", "granted"),
     "imagined_routing": ("own_server", "fill"),
     "reference_grant": ("q_mean", "levels"),
 }
@@ -330,6 +331,7 @@ class AIFAgent(Agent):
         memory_floor=BOOLEAN,
         bandwidth_follows_compute=BOOLEAN,
         held_release=BOOLEAN,
+        copy_consumption=Range(choices=("predicted", "granted")),
         imagined_routing=Range(choices=("own_server", "fill")),
         price_discount=Range(0.0, 1.0),
         reference_grant=Range(choices=("q_mean", "levels")),

@@ -63,6 +63,13 @@ one copy consumes (``dS_b``, its change of server j's C, W, M) and how long it h
    (:meth:`CEMPlanner.held_places`). Without it, a fast server that is nearly full (the
    cloud, whose grants come back in ~3 s) looks worse than an empty slow one.
 
+What one copy takes, ``dS_b``, is the model's prediction (``copy_consumption: predicted``):
+the change of the server's remaining C, W, M between the task's observation and the next.
+Under a stream that change is net of the releases in between, so on a busy server it reads
+small and the places come out too many (results/routing/README.md). ``copy_consumption:
+granted`` (ours) takes the candidate's shares instead, what an admitted task reserves
+(:meth:`CEMPlanner.per_copy`); it ignores limits that are not shares (a server's slots).
+
 A copy makes the same request as the current task, so it earns what the current task would:
 
     r2 = mean_b rg(p_b (1 + n_b), L_b, P_b)
@@ -151,6 +158,9 @@ class PlannerConfig:
         (``w = c``, the DRL wrappers' rule; ``z_w`` is then drawn but unused).
     :param held_release: ``"own_server"`` routing: imagine the resources that earlier tasks
         hold on the candidate's server coming back within the horizon (module docstring).
+    :param copy_consumption: what one imagined copy takes of its server's C, W, M:
+        ``"predicted"`` (the model's state change ``dS_b``) or ``"granted"`` (the candidate's
+        shares, what an admitted task reserves; module docstring).
     :param imagined_routing: where the imagined future tasks go: ``"own_server"`` (the H - 1
         copies all on the candidate's server) or ``"fill"`` (the tasks left fill every server
         in order of predicted value; module docstring).
@@ -179,6 +189,7 @@ class PlannerConfig:
     memory_floor: bool
     bandwidth_follows_compute: bool
     held_release: bool
+    copy_consumption: str
     imagined_routing: str
     price_discount: float
     reference_grant: str
@@ -396,7 +407,7 @@ class CEMPlanner:
             turnover = np.maximum(1.0, (horizon - 1) * gap / hold)
             places = at_once
             if cfg.held_release:
-                places = at_once + self.held_places(decision, server, raw, hold)
+                places = at_once + self.held_places(decision, server, share, raw, hold)
             copies = np.minimum(np.minimum(places * turnover, horizon - 1.0), decision.max_copies)
             r2 = self.task_value(p * (1.0 + copies), raw).mean(0)
         else:
@@ -408,7 +419,12 @@ class CEMPlanner:
         return np.nan_to_num(r, nan=-math.inf), r1, r2
 
     def held_places(
-        self, decision: Decision, server: np.ndarray, raw: np.ndarray, hold: np.ndarray
+        self,
+        decision: Decision,
+        server: np.ndarray,
+        share: np.ndarray,
+        raw: np.ndarray,
+        hold: np.ndarray,
     ) -> np.ndarray:
         """``held_release``: the places ``[B, J]`` that earlier tasks' grants on the
         candidate's server give back within the horizon.
@@ -422,7 +438,7 @@ class CEMPlanner:
         window_s = (self.config.horizon - 1) * self.net.mean_gap_s
         back = np.minimum(1.0, window_s / hold)  # [B, J]
         held = (1.0 - decision.remaining[server]).T  # [3, J]
-        per_copy = -np.minimum(raw[:, STATE_DIMS], 0.0)  # [B, 3, J], what one copy takes
+        per_copy = self.per_copy(share, raw)  # [B, 3, J]
         with np.errstate(divide="ignore", invalid="ignore"):  # 0 / 0: masked out below
             room = np.where(per_copy > PER_COPY_FLOOR, held / per_copy, np.inf).min(1)
         return back * np.where(np.isfinite(room), room, 0.0)
@@ -484,6 +500,14 @@ class CEMPlanner:
             fill_value=fill_value,
         )
 
+    def per_copy(self, share: np.ndarray, raw: np.ndarray) -> np.ndarray:
+        """What one imagined copy takes of its server's C, W, M, ``[B, 3, J]`` (>= 0):
+        ``copy_consumption`` ``"predicted"``, the model's state change ``-min(dS_b, 0)``;
+        ``"granted"``, the candidate's shares ``share`` ``[J, 3]`` (every member alike)."""
+        if self.config.copy_consumption == "granted":
+            return np.broadcast_to(share.T[None], raw[:, STATE_DIMS].shape)
+        return -np.minimum(raw[:, STATE_DIMS], 0.0)
+
     def copies_at_once(
         self,
         fixed: np.ndarray,
@@ -506,7 +530,7 @@ class CEMPlanner:
         b, j = logit.shape
         lo, hi = np.ones((b, j)), np.full((b, j), float(horizon + 1))
         logit_lo, logit_hi = logit, np.full((b, j), -1.0)  # hi = H + 1 is never evaluated
-        consumed = np.minimum(raw[:, STATE_DIMS], 0.0).transpose(0, 2, 1)  # [B, J, 3]
+        consumed = -self.per_copy(share, raw).transpose(0, 2, 1)  # [B, J, 3], <= 0
         w_logit, b_logit = net.w_head[:, -1:], net.b_head[:, -1]  # [B, 1, H], [B, 1]
         for _ in range(self.bisection_steps):
             k = (lo + hi) / 2

@@ -406,6 +406,21 @@ def test_imagined_releases_let_more_copies_complete_at_a_lower_arrival_rate() ->
     assert copies_of(CEMPlanner(memory_model(0.5, 1.0), config, 100), 0.1) == pytest.approx(15)
 
 
+def test_granted_consumption_counts_the_copies_by_the_shares_they_ask_for() -> None:
+    """The model predicts that a task takes 0.1 of memory whatever it asks. Asking for 0.05
+    with 0.35 left: by the prediction the task and copies 2 and 3 fit (copy 4 would leave 0.05,
+    no margin); by the grant (``copy_consumption: granted``) copies 2 to 6 do. Asking for the
+    0.1 the model predicts, both count alike."""
+    config = planner_config(horizon=16, expl_scale=0.0)
+    granted = dataclasses.replace(config, copy_consumption="granted")
+    model = memory_model(4.0, 0.01)  # a burst: nothing comes back within the horizon
+    assert 2.0 <= copies_of(CEMPlanner(model, config, 100), 0.05) < 3.0
+    assert 5.0 <= copies_of(CEMPlanner(model, granted, 100), 0.05) < 6.0
+    assert copies_of(CEMPlanner(model, granted, 100), 0.1) == pytest.approx(
+        copies_of(CEMPlanner(model, config, 100), 0.1), rel=1e-9
+    )
+
+
 @pytest.mark.parametrize("gap_s", [0.01, 0.1, 1.0])
 def test_held_release_adds_the_room_earlier_tasks_free_within_the_horizon(gap_s: float) -> None:
     """0.35 of memory remains, so earlier tasks hold 0.65: room for 6.5 copies of m = 0.1

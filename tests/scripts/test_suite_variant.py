@@ -1,8 +1,12 @@
 """scripts/suite_variant.py: a variant's per-scenario means beside the base and references."""
 
+import json
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
+from benchmarks.config import agent_configs
 from scripts import suite_variant
 
 
@@ -55,3 +59,22 @@ def test_base_bound_scores_everyone_by_the_base_s_bound() -> None:
     two_bounds.loc[two_bounds.agent == "fair_share", "upper_bound"] = 39.0
     with pytest.raises(ValueError, match=r"2 distinct upper bounds on paper"):
         suite_variant.compare(two_bounds, variant, "aif", base_bound=True)
+
+
+def test_without_the_suite_s_record_the_settings_come_from_the_runs(tmp_path: Path) -> None:
+    """A variant stopped early has no suite.json: its title names the settings its runs recorded
+    that differ from conf/agent/<agent>.yaml, and nothing when the runs disagree."""
+    defaults = agent_configs()["aif"]
+
+    def run(seed: int, horizon: int) -> None:
+        folder = tmp_path / "paper" / "runs" / "paper-0" / "tmax" / "aif" / f"seed={seed}"
+        folder.mkdir(parents=True)
+        config = {**defaults, "horizon": horizon}
+        (folder / "run.json").write_text(json.dumps({"agent_config": config}))
+
+    assert suite_variant.settings_from_runs(tmp_path, "aif") == []
+    run(0, 64)
+    run(1, 64)
+    assert suite_variant.settings_from_runs(tmp_path, "aif") == ["agent.horizon=64"]
+    run(2, 16)
+    assert suite_variant.settings_from_runs(tmp_path, "aif") == []
