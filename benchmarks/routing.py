@@ -82,7 +82,7 @@ def replay(run_json: Path, out_dir: Path, episodes: int) -> list[dict]:
     n = scenario.n_servers
     tasks, completed = np.zeros(n), np.zeros(n)
     shares, latency, reward = np.zeros((n, 3)), np.zeros(n), np.zeros(n)
-    for k, expected in zip(range(episodes), recorded.itertuples(), strict=False):
+    for k, expected in enumerate(recorded.head(episodes).itertuples()):
         observation, info = start_episode(agent, env, int(expected.env_seed))
         total, done = 0.0, False
         while not done:
