@@ -95,9 +95,12 @@ CHOICES: dict[str, tuple[Any, ...]] = {
     "warm_start": (False, True),
     "memory_floor": (False, True),
     "bandwidth_follows_compute": (False, True),
+    "grant_within_remaining": (False, True),
+    "refit_to_grants": (False, True),
+    "refuse_predicted_failure": (False, True),
     "held_release": (False, True),
-    "copy_consumption": ("predicted", "granted"),
-    "imagined_routing": ("own_server", "fill"),
+    "copy_consumption": ("predicted", "granted", "net"),
+    "imagined_routing": ("own_server", "fill", "relative"),
     "reference_grant": ("q_mean", "levels"),
 }
 
@@ -330,6 +333,9 @@ class AIFAgent(Agent):
         keep_elites=BOOLEAN,
         memory_floor=BOOLEAN,
         bandwidth_follows_compute=BOOLEAN,
+        grant_within_remaining=BOOLEAN,
+        refit_to_grants=BOOLEAN,
+        refuse_predicted_failure=BOOLEAN,
         held_release=BOOLEAN,
         copy_consumption=Range(choices=CHOICES["copy_consumption"]),
         imagined_routing=Range(choices=CHOICES["imagined_routing"]),
@@ -388,9 +394,10 @@ class AIFAgent(Agent):
         """Seed-episode action: a uniform server and shares drawn from the planner's initial
         q(pi) (``seed_actions="prior"``, logit-normal) or uniform on [0, 1] (``"uniform"``,
         the reference's ``action_space.sample()``); with ``bandwidth_follows_compute`` the
-        bandwidth share is the compute share, and with ``memory_floor`` the memory share is
-        raised to the task's need on the drawn server (read from ``observation``), as the
-        planner's candidates are."""
+        bandwidth share is the compute share, with ``grant_within_remaining`` compute and
+        bandwidth are capped at what the drawn server has left, and with ``memory_floor`` the
+        memory share is raised to the task's need on the drawn server (all read from
+        ``observation``), as the planner's candidates are."""
         cfg = self.config
         if cfg.seed_actions == "uniform":
             share = rng.uniform(0.0, 1.0, 3)
@@ -401,8 +408,10 @@ class AIFAgent(Agent):
             )
             share = 1.0 / (1.0 + np.exp(-z))
         server = int(rng.integers(self.n_servers))
-        need = self.layout.block(np.asarray(observation, np.float64), "memory_need")[server]
-        share = apply_grant_rules(cfg.planner, share, need)  # the planner's rules
+        obs = np.asarray(observation, np.float64)
+        need = self.layout.block(obs, "memory_need")[server]
+        remaining = self.layout.remaining(obs)[server]
+        share = apply_grant_rules(cfg.planner, share, need, remaining)  # the planner's rules
         return {"server": server, "share": share.astype(np.float32)}
 
     # -- learning ---------------------------------------------------------------------------

@@ -25,7 +25,17 @@ q(pi), a distribution over the hybrid action a = [j, c_j, w_j, m_j] (PAPER.md se
   ``memory_floor`` (ours, parity with the DRL baselines' wrappers, cloudedge/wrappers.py) the
   memory share is ``m = max(sigmoid(z_m), need_j)``, ``need_j`` the task's memory need on
   server j from the observation: less can only fail (out of memory), so no candidate asks
-  for it, and the planner is left to choose how much *more* to grant.
+  for it, and the planner is left to choose how much *more* to grant. With
+  ``grant_within_remaining`` (ours, the reference heuristics' rule, agents/heuristics.py) the
+  compute and bandwidth shares are capped at what server j has left, ``min(sigmoid(z), R_j)``:
+  a request above it is refused outright (invalid allocation), so the cap turns it into the
+  largest grant possible. With ``refit_to_grants`` the cap acts on the logits, ``z <- min(z,
+  logit R_j)``, so that q(pi) is refit to the grants made; without it q(pi) is refit to the
+  requests, and above R_j all requests grant alike: a plateau its mean drifts up on, so that
+  the next task, on a server with more left, is granted more (results/aif_variants/).
+- ``refuse_predicted_failure`` (ours, as the reference heuristics refuse): the chosen action
+  becomes a refusal (all shares 0) when its completion probability, mean over members, is
+  below 1/2: admitted, the task would hold its grant until its deadline.
 
 Scores, from the model's predictions (never from the environment's reward):
 
@@ -69,6 +79,9 @@ Under a stream that change is net of the releases in between, so on a busy serve
 small and the places come out too many (results/routing/README.md). ``copy_consumption:
 granted`` (ours) takes the candidate's shares instead, what an admitted task reserves
 (:meth:`CEMPlanner.per_copy`); it ignores limits that are not shares (a server's slots).
+``copy_consumption: net`` (ours) reads ``dS_b`` as exactly that net change, so the copies'
+trajectory ``s_k`` is the stream's own and neither the turnover below nor ``held_release``
+adds places (releases counted once): ``n_b = min(c_b, tasks left - 1)``.
 
 A copy makes the same request as the current task, so it earns what the current task would:
 
@@ -93,6 +106,12 @@ hold_b(a) / hold_ref`` the reference tasks its grant displaces: its share of the
 places times how long it holds them (``fill``, the same for every candidate, keeps r2 on the
 scale of the tasks it counts). The best server wins while places are cheap, an over-sized
 grant pays for what it displaces, and a task worth less than its places is refused.
+
+``imagined_routing: relative`` (ours) keeps own_server's copies but divides each server's r2
+by ``1 + n_b`` at that server's best reference level (of :data:`REFERENCE_LEVELS`, by
+``mean_b v_b (1 + n_b)``): within a server the copies still price a grant's size, across
+servers the candidates compete on the task's own value (a nearly full fast server against an
+empty slow one).
 
 Cost (``benchmarks/decision_latency.py``): all arithmetic is float64 numpy on the weights the
 model exports once per refit; per decision the first layer's context part is computed once for
@@ -156,14 +175,24 @@ class PlannerConfig:
         need_j)``, the DRL wrappers' rule, cloudedge/wrappers.py).
     :param bandwidth_follows_compute: grant the bandwidth share equal to the compute share
         (``w = c``, the DRL wrappers' rule; ``z_w`` is then drawn but unused).
+    :param grant_within_remaining: cap the compute and bandwidth shares at what the chosen
+        server has left (``min(share, R_j)``, the reference heuristics' rule,
+        agents/heuristics.py).
+    :param refit_to_grants: with ``grant_within_remaining``, cap the logits (q(pi) is refit
+        to the grants made) rather than only the shares (q(pi) is refit to the requests).
+    :param refuse_predicted_failure: refuse the task (all shares 0: it holds nothing) when
+        the chosen candidate's completion probability, mean over members, is below 1/2 (the
+        reference heuristics refuse a task they predict to miss its deadline).
     :param held_release: ``"own_server"`` routing: imagine the resources that earlier tasks
         hold on the candidate's server coming back within the horizon (module docstring).
     :param copy_consumption: what one imagined copy takes of its server's C, W, M:
-        ``"predicted"`` (the model's state change ``dS_b``) or ``"granted"`` (the candidate's
-        shares, what an admitted task reserves; module docstring).
+        ``"predicted"`` (the model's state change ``dS_b``), ``"granted"`` (the candidate's
+        shares, what an admitted task reserves) or ``"net"`` (``dS_b`` as the stream's net
+        change: no turnover, no held room; module docstring).
     :param imagined_routing: where the imagined future tasks go: ``"own_server"`` (the H - 1
-        copies all on the candidate's server) or ``"fill"`` (the tasks left fill every server
-        in order of predicted value; module docstring).
+        copies all on the candidate's server), ``"relative"`` (the same, each server's r2
+        divided by its copies at its best reference level) or ``"fill"`` (the tasks left fill
+        every server in order of predicted value; module docstring).
     :param price_discount: ``"fill"`` routing: the marginal place's value is discounted by
         this factor when it prices a grant (the current task is certain, the tasks to come
         and their places are predictions).
@@ -188,6 +217,9 @@ class PlannerConfig:
     warm_logit_std: float
     memory_floor: bool
     bandwidth_follows_compute: bool
+    grant_within_remaining: bool
+    refit_to_grants: bool
+    refuse_predicted_failure: bool
     held_release: bool
     copy_consumption: str
     imagined_routing: str
@@ -214,6 +246,8 @@ class Decision:
     :param server_hold: ``[B, N]`` (``"fill"`` routing) how long each holds its grant, s.
     :param place_price: ``[B]`` (``"fill"`` routing) the value of the marginal place.
     :param fill_value: ``[B]`` (``"fill"`` routing) eq. 11 summed over the tasks to come.
+    :param reference_throughput: ``[B, N]`` (``"relative"`` routing) ``1 + n_b`` at each
+        server's best reference level: what its r2 is divided by.
     """
 
     context_term: np.ndarray
@@ -224,6 +258,7 @@ class Decision:
     server_hold: np.ndarray | None = None
     place_price: np.ndarray | None = None
     fill_value: np.ndarray | None = None
+    reference_throughput: np.ndarray | None = None
 
 
 def silu(x: np.ndarray) -> np.ndarray:
@@ -235,13 +270,20 @@ def silu(x: np.ndarray) -> np.ndarray:
     return np.divide(x, t, out=t)
 
 
-def apply_grant_rules(config: PlannerConfig, share: np.ndarray, need: np.ndarray) -> np.ndarray:
-    """The DRL wrappers' grant rules (cloudedge/wrappers.py) on shares ``[..., 3]``, in place:
-    the bandwidth share set to the compute share when ``bandwidth_follows_compute``, the memory
+def apply_grant_rules(
+    config: PlannerConfig, share: np.ndarray, need: np.ndarray, remaining: np.ndarray
+) -> np.ndarray:
+    """The grant rules on shares ``[..., 3]``, in place: the DRL wrappers' (cloudedge/wrappers.py)
+    bandwidth share set to the compute share when ``bandwidth_follows_compute`` and memory
     share floored at the task's need on the chosen server (``need``, ``[...]``) when
-    ``memory_floor``. Used by the planner's candidates and the agent's seed actions alike."""
+    ``memory_floor``; the reference heuristics' (agents/heuristics.py) compute and bandwidth
+    shares capped at what the chosen server has left (``remaining``, ``[..., 3]``) when
+    ``grant_within_remaining``. Used by the planner's candidates and the agent's seed actions
+    alike."""
     if config.bandwidth_follows_compute:
         share[..., 1] = share[..., 0]
+    if config.grant_within_remaining:
+        share[..., :2] = np.minimum(share[..., :2], remaining[..., :2])
     if config.memory_floor:
         share[..., 2] = np.maximum(share[..., 2], np.minimum(need, 1.0))
     return share
@@ -335,6 +377,8 @@ class CEMPlanner:
             need=layout.block(obs, "memory_need"),
             max_copies=float(max(tasks_left - 1, 0)),
         )
+        if self.config.imagined_routing == "relative":
+            return self.with_reference_throughput(decision)
         if self.config.imagined_routing != "fill":
             return decision
         return self.with_server_values(decision, self.initial_mu() if mu is None else mu)
@@ -399,17 +443,16 @@ class CEMPlanner:
         :param share: ``[J, 3]`` candidate shares.
         :return: (r ``[J]``, r1 ``[J]``, r2 ``[J]``).
         """
-        cfg, horizon, gap = self.config, self.config.horizon, self.net.mean_gap_s
+        cfg = self.config
         mean, variance, p, raw, at_once, hold, _ = self.predict(decision, server, share)
         r1 = outcome_information_gain(mean, variance, p)
-        if cfg.imagined_routing == "own_server":
-            # The H - 1 copies on this server: a place turns over every hold_b seconds.
-            turnover = np.maximum(1.0, (horizon - 1) * gap / hold)
-            places = at_once
-            if cfg.held_release:
-                places = at_once + self.held_places(decision, server, share, raw, hold)
-            copies = np.minimum(np.minimum(places * turnover, horizon - 1.0), decision.max_copies)
-            r2 = self.task_value(p * (1.0 + copies), raw).mean(0)
+        if cfg.imagined_routing != "fill":
+            copies = self.own_copies(decision, server, share, raw, at_once, hold)
+            throughput = self.task_value(p * (1.0 + copies), raw)  # [B, J]
+            if cfg.imagined_routing == "relative":
+                assert decision.reference_throughput is not None
+                throughput = throughput / decision.reference_throughput[:, server]
+            r2 = throughput.mean(0)
         else:
             cost = self.opportunity_cost(decision, server, at_once, hold, p)
             assert decision.fill_value is not None
@@ -417,6 +460,44 @@ class CEMPlanner:
             r2 = (decision.fill_value[:, None] + value - cost).mean(0)
         r = cfg.expl_scale * r1 + r2
         return np.nan_to_num(r, nan=-math.inf), r1, r2
+
+    def own_copies(
+        self,
+        decision: Decision,
+        server: np.ndarray,
+        share: np.ndarray,
+        raw: np.ndarray,
+        at_once: np.ndarray,
+        hold: np.ndarray,
+    ) -> np.ndarray:
+        """``n_b`` ``[B, J]``: how many of the H - 1 copies complete on the candidate's server
+        (module docstring; ``"own_server"`` and ``"relative"`` routing)."""
+        cfg, horizon = self.config, self.config.horizon
+        if cfg.copy_consumption == "net":
+            # dS_b is net of the releases between arrivals: the copies' trajectory is the
+            # stream's own, so releases are counted there and only there.
+            return np.minimum(at_once, decision.max_copies)
+        # A place turns over every hold_b seconds.
+        turnover = np.maximum(1.0, (horizon - 1) * self.net.mean_gap_s / hold)
+        places = at_once
+        if cfg.held_release:
+            places = at_once + self.held_places(decision, server, share, raw, hold)
+        return np.minimum(np.minimum(places * turnover, horizon - 1.0), decision.max_copies)
+
+    def with_reference_throughput(self, decision: Decision) -> Decision:
+        """``"relative"`` routing: add each server's ``1 + n_b`` ``[B, N]`` at its reference
+        level, the one of :data:`REFERENCE_LEVELS` (compute = bandwidth = level, memory
+        floored at the need) that maximises ``mean_b(v_b (1 + n_b))`` there. N x 8 more
+        predictions a decision."""
+        n, n_levels = self.n_servers, len(REFERENCE_LEVELS)
+        servers = np.repeat(np.arange(n), n_levels)
+        logit = np.log(REFERENCE_LEVELS / (1.0 - REFERENCE_LEVELS))
+        share = self.shares(decision, servers, np.tile(logit[:, None], (n, 3)))
+        _, _, p, raw, at_once, hold, _ = self.predict(decision, servers, share)
+        copies = self.own_copies(decision, servers, share, raw, at_once, hold)
+        throughput = self.task_value(p * (1.0 + copies), raw)
+        best = throughput.mean(0).reshape(n, n_levels).argmax(1) + np.arange(n) * n_levels
+        return dataclasses.replace(decision, reference_throughput=1.0 + copies[:, best])
 
     def held_places(
         self,
@@ -552,7 +633,12 @@ class CEMPlanner:
         bandwidth share set to the compute share when ``bandwidth_follows_compute`` and the
         memory share floored at the task's need on the candidate's server when
         ``memory_floor`` (both the DRL wrappers' rules, cloudedge/wrappers.py)."""
-        return apply_grant_rules(self.config, 1.0 / (1.0 + np.exp(-z)), decision.need[server])
+        return apply_grant_rules(
+            self.config,
+            1.0 / (1.0 + np.exp(-z)),
+            decision.need[server],
+            decision.remaining[server],
+        )
 
     # -- CEM --------------------------------------------------------------------------------
     def plan(self, observation: np.ndarray) -> tuple[int, np.ndarray, dict[str, float]]:
@@ -571,6 +657,8 @@ class CEMPlanner:
                 mu, sigma = self._warm[0], np.maximum(self._warm[1], cfg.warm_logit_std)
                 mode = self._warm[2]  # the previous choice: its server, q(pi)'s mean shares
             decision = self.decision(observation, mu)
+            left = np.clip(decision.remaining[:, :2], 1e-9, 1.0 - 1e-9)
+            cap_logit = np.log(left / (1.0 - left))  # [N, 2] compute, bandwidth
             kept: tuple[np.ndarray, ...] = (
                 np.zeros(0, np.int64),
                 np.zeros((0, 3)),
@@ -582,6 +670,10 @@ class CEMPlanner:
                 server = np.minimum(np.searchsorted(cdf, self._uniform[it] * cdf[-1]), n - 1)
                 server[0] = mode if it == 0 else int(np.argmax(probs))
                 z = mu[server] + sigma[server] * self._noise[it]
+                if cfg.grant_within_remaining and cfg.refit_to_grants:
+                    # The cap acts on the logits, so q(pi) is refit to the grants made and
+                    # does not drift over requests above what remains (all granted alike).
+                    z[:, :2] = np.minimum(z[:, :2], cap_logit[server])
                 r, r1, r2 = self.score(decision, server, self.shares(decision, server, z))
                 fresh = (server, z, r, r1, r2)
                 if cfg.keep_elites:  # compete with the elites so far (scores are deterministic)
@@ -606,8 +698,17 @@ class CEMPlanner:
         if cfg.warm_start:
             self._warm = (mu, sigma, int(best_server))
         best_z = np.clip(best_z, -50.0, 50.0)[None]
-        shares = self.shares(decision, np.array([best_server]), best_z)[0].astype(np.float32)
-        return int(best_server), shares, {"score": float(score), "r1": float(r1), "r2": float(r2)}
+        chosen = np.array([best_server])
+        shares = self.shares(decision, chosen, best_z)
+        diagnostics = {"score": float(score), "r1": float(r1), "r2": float(r2)}
+        if cfg.refuse_predicted_failure:
+            # A task admitted to fail holds its grant until its deadline; refused, it holds
+            # nothing (the reference heuristics' rule, agents/heuristics.py).
+            p = float(self.predict(decision, chosen, shares)[2].mean())
+            diagnostics["p"] = p
+            if p < 0.5:
+                shares = np.zeros_like(shares)
+        return int(best_server), shares[0].astype(np.float32), diagnostics
 
 
 __all__ = ["CEMPlanner", "Decision", "PlannerConfig", "fill_places"]

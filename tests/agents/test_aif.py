@@ -21,7 +21,7 @@ from agents.aif.info_gain import (
     outcome_information_gain,
 )
 from agents.aif.model import N_DYNAMIC, N_SHARE, TARGETS, EnsembleModel
-from agents.aif.planner import CEMPlanner, PlannerConfig, fill_places
+from agents.aif.planner import REFERENCE_LEVELS, CEMPlanner, PlannerConfig, fill_places
 from agents.base import evaluate_episode, make_agent
 from cloudedge import CloudEdgeEnv
 from cloudedge.metrics import rewardless_guidance
@@ -318,6 +318,59 @@ def test_memory_floor_grants_at_least_the_need_on_the_chosen_server() -> None:
     assert server == 2 and abs(shares[2] - 0.6) < 0.02
 
 
+def test_grant_within_remaining_caps_compute_and_bandwidth_at_what_is_left() -> None:
+    """The toy's best compute share is 0.2; with 0.1 of compute left on every server the
+    capped planner grants exactly 0.1 (the bandwidth, 0.05, is below what is left and stays);
+    uncapped it asks for 0.2. Seed actions are capped alike."""
+    obs = np.zeros(LAYOUT.size, np.float32)
+    obs[LAYOUT.block_slice("compute")] = 0.1
+    obs[LAYOUT.block_slice("bandwidth")] = 1.0
+    config = planner_config(
+        n_iterations=6, n_candidates=300, n_elites=50, expl_scale=1.0, init_share=0.5
+    )
+    capped = dataclasses.replace(config, grant_within_remaining=True)
+    server, shares, _ = ToyPlanner(tiny_model(2, 8), capped, n_tasks=100, seed=0).plan(obs)
+    assert server == 2 and shares[0] == np.float32(0.1) and abs(shares[1] - 0.05) < 0.02
+    _, shares, _ = ToyPlanner(tiny_model(2, 8), config, n_tasks=100, seed=0).plan(obs)
+    assert abs(shares[0] - 0.2) < 0.02
+    # q(pi) after the plan: refit to the grants, its compute logit stays within what is left;
+    # refit to the requests (all above 0.1 grant 0.1), it sits above.
+    cap = math.log(0.1 / 0.9)
+    for refit_to_grants in (True, False):
+        planner = ToyPlanner(
+            tiny_model(2, 8),
+            dataclasses.replace(capped, refit_to_grants=refit_to_grants),
+            n_tasks=100,
+            seed=0,
+        )
+        planner.plan(obs)
+        assert planner._warm is not None
+        assert (planner._warm[0][2, 0] <= cap + 1e-9) == refit_to_grants
+    env = small_env()
+    agent = AIFAgent(env.scenario, seed=0, **SMALL, grant_within_remaining=True)
+    rng = np.random.default_rng(0)
+    for obs in observations(env):
+        for _ in range(20):
+            action = agent.random_action(rng, obs)
+            left = LAYOUT.remaining(obs)[action["server"]]
+            assert np.all(action["share"][:2] <= left[:2].astype(np.float32))
+
+
+def test_refuse_predicted_failure_grants_nothing_to_a_task_predicted_to_fail() -> None:
+    """The memory model completes a task iff the memory left covers its request: with none left
+    every candidate fails, so the planner refuses (all shares 0); with 0.95 left it grants."""
+    config = planner_config(horizon=4, refuse_predicted_failure=True)
+    planner = CEMPlanner(memory_model(4.0, 0.01), config, 100)
+    obs = np.zeros(LAYOUT.size)
+    obs[LAYOUT.task_index("tasks_left")] = 1.0
+    _, shares, info = planner.plan(obs)
+    assert np.all(shares == 0.0) and info["p"] < 0.5
+    obs[LAYOUT.block_slice("memory")] = 0.95
+    planner.reset()
+    _, shares, info = planner.plan(obs)
+    assert shares[2] > 0.0 and info["p"] >= 0.5
+
+
 def test_planned_and_seed_actions_never_ask_for_less_memory_than_the_need() -> None:
     agent, env = trained_agent()
     rng = np.random.default_rng(0)
@@ -421,6 +474,23 @@ def test_granted_consumption_counts_the_copies_by_the_shares_they_ask_for() -> N
     )
 
 
+@pytest.mark.parametrize("gap_s", [0.01, 1.0])
+def test_net_consumption_counts_releases_only_in_the_predicted_change(gap_s: float) -> None:
+    """``copy_consumption: net`` reads the model's 0.1 a task as the stream's net change
+    between arrivals, releases included: with 0.35 left the task and copies 2 and 3 fit at any
+    arrival rate, and neither the turnover nor the held room adds places (releases counted
+    once). ``predicted`` at g = 1 s counts them again (the turnover's 15 / 4)."""
+    config = planner_config(horizon=16, expl_scale=0.0)
+    net = dataclasses.replace(config, copy_consumption="net")
+    model = memory_model(4.0, gap_s)
+    copies = copies_of(CEMPlanner(model, net, 100), 0.1)
+    assert 2.0 <= copies < 3.0
+    held = dataclasses.replace(net, held_release=True)
+    assert copies_of(CEMPlanner(model, held, 100), 0.1) == copies
+    predicted = copies_of(CEMPlanner(model, config, 100), 0.1)
+    assert predicted == pytest.approx(copies * max(1.0, 15 * gap_s / 4.0), rel=1e-6)
+
+
 @pytest.mark.parametrize("gap_s", [0.01, 0.1, 1.0])
 def test_held_release_adds_the_room_earlier_tasks_free_within_the_horizon(gap_s: float) -> None:
     """0.35 of memory remains, so earlier tasks hold 0.65: room for 6.5 copies of m = 0.1
@@ -437,6 +507,28 @@ def test_held_release_adds_the_room_earlier_tasks_free_within_the_horizon(gap_s:
     expected = without + 6.5 * min(1.0, 15 * gap_s / 4.0) * turnover
     assert with_held == pytest.approx(min(expected, 15.0), rel=1e-6)
     assert with_held > without
+
+
+def test_relative_routing_compares_servers_by_the_task_and_prices_grants_within_one() -> None:
+    """Two servers of equal value (eq. 11: 1/4 s + 0.2), one with 0.15 of memory left, one
+    with 0.95. ``own_server`` prefers the empty one (its copies fit); ``relative`` divides
+    each server's r2 by its copies at its best reference level, so at that level (the
+    smallest: every level is worth the same per task and the smallest fits the most copies)
+    both score the task's own value, and a larger grant on the empty server scores less."""
+    obs = np.zeros(LAYOUT.size)
+    obs[LAYOUT.block_slice("memory")] = [0.15, 0.95] + [0.95] * (LAYOUT.n_servers - 2)
+    obs[LAYOUT.task_index("tasks_left")] = 1.0
+    level = REFERENCE_LEVELS[0]
+    share = np.array([[level, level, level]] * 2 + [[0.1, 0.1, 0.1]])
+    server = np.array([0, 1, 1])
+    model = memory_model(4.0, 0.01)
+    scores = {}
+    for routing in ("own_server", "relative"):
+        planner = CEMPlanner(model, planner_config(horizon=16, imagined_routing=routing), 100)
+        scores[routing] = planner.score(planner.decision(obs), server, share)[2]
+    assert scores["own_server"][1] > 2.0 * scores["own_server"][0]
+    assert scores["relative"][:2] == pytest.approx([1.0 / 4.0 + 0.2] * 2, rel=1e-6)
+    assert scores["relative"][2] < scores["relative"][1]
 
 
 def test_bandwidth_follows_compute_in_planned_and_seed_actions() -> None:
