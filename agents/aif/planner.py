@@ -630,9 +630,10 @@ class CEMPlanner:
 
     def shares(self, decision: Decision, server: np.ndarray, z: np.ndarray) -> np.ndarray:
         """Candidate shares ``[J, 3]`` from logits ``z`` ``[J, 3]``: ``sigmoid(z)``, the
-        bandwidth share set to the compute share when ``bandwidth_follows_compute`` and the
-        memory share floored at the task's need on the candidate's server when
-        ``memory_floor`` (both the DRL wrappers' rules, cloudedge/wrappers.py)."""
+        bandwidth share set to the compute share when ``bandwidth_follows_compute``, compute
+        and bandwidth capped at what the candidate's server has left when
+        ``grant_within_remaining`` and the memory share floored at the task's need there when
+        ``memory_floor`` (:func:`apply_grant_rules`)."""
         return apply_grant_rules(
             self.config,
             1.0 / (1.0 + np.exp(-z)),
@@ -644,7 +645,9 @@ class CEMPlanner:
     def plan(self, observation: np.ndarray) -> tuple[int, np.ndarray, dict[str, float]]:
         """Algorithm 1, lines 6-13, for one task.
 
-        :return: (server, shares ``(3,)`` float32, diagnostics of the chosen candidate).
+        :return: (server, shares ``(3,)`` float32, diagnostics of the chosen candidate:
+            ``score``, ``r1``, ``r2``, and with ``refuse_predicted_failure`` its completion
+            probability ``p``).
         """
         cfg, n = self.config, self.n_servers
         with np.errstate(over="ignore"):
@@ -657,8 +660,10 @@ class CEMPlanner:
                 mu, sigma = self._warm[0], np.maximum(self._warm[1], cfg.warm_logit_std)
                 mode = self._warm[2]  # the previous choice: its server, q(pi)'s mean shares
             decision = self.decision(observation, mu)
-            left = np.clip(decision.remaining[:, :2], 1e-9, 1.0 - 1e-9)
-            cap_logit = np.log(left / (1.0 - left))  # [N, 2] compute, bandwidth
+            cap_logits = cfg.grant_within_remaining and cfg.refit_to_grants
+            if cap_logits:
+                left = np.clip(decision.remaining[:, :2], 1e-9, 1.0 - 1e-9)
+                cap_logit = np.log(left / (1.0 - left))  # [N, 2] compute, bandwidth
             kept: tuple[np.ndarray, ...] = (
                 np.zeros(0, np.int64),
                 np.zeros((0, 3)),
@@ -670,7 +675,7 @@ class CEMPlanner:
                 server = np.minimum(np.searchsorted(cdf, self._uniform[it] * cdf[-1]), n - 1)
                 server[0] = mode if it == 0 else int(np.argmax(probs))
                 z = mu[server] + sigma[server] * self._noise[it]
-                if cfg.grant_within_remaining and cfg.refit_to_grants:
+                if cap_logits:
                     # The cap acts on the logits, so q(pi) is refit to the grants made and
                     # does not drift over requests above what remains (all granted alike).
                     z[:, :2] = np.minimum(z[:, :2], cap_logit[server])
