@@ -27,13 +27,14 @@ import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
 
 from agents.base import make_agent, start_episode
-from benchmarks.protocol import recorded_spec
+from benchmarks.protocol import RunSpec, recorded_spec
 from benchmarks.store import atomic_write_text
 from cloudedge import CloudEdgeEnv
 
@@ -58,13 +59,12 @@ def evaluated_runs(out_dir: Path, agents: Sequence[str] | None, seeds: Sequence[
     return found
 
 
-def replay(run_json: Path, out_dir: Path, episodes: int) -> list[dict]:
-    """The rows of one run (see the module docstring).
+def recorded_episodes(run_json: Path, spec: RunSpec, episodes: int) -> pd.DataFrame:
+    """The first ``episodes`` evaluated episodes a run recorded at its first t_max and task
+    count (``metrics.csv`` rows, read exactly).
 
-    :raises SystemExit: naming the run when it recorded fewer episodes than asked, it has no
-        saved policy, or a replayed sum reward differs from the recorded one.
+    :raises SystemExit: naming the run when it recorded fewer.
     """
-    meta, spec = recorded_spec(run_json, out_dir)
     recorded = pd.read_csv(run_json.parent / "metrics.csv", float_precision="round_trip")
     t_max, n_tasks = spec.experiment.t_max_values_s[0], spec.experiment.n_tasks_values[0]
     recorded = recorded[(recorded.t_max_s == t_max) & (recorded.n_tasks == n_tasks)]
@@ -72,6 +72,29 @@ def replay(run_json: Path, out_dir: Path, episodes: int) -> list[dict]:
         raise SystemExit(
             f"{run_json}: --episodes {episodes}; allowed at most the {len(recorded)} it evaluated"
         )
+    return recorded.head(episodes)
+
+
+def check_replay(run_json: Path, k: int, expected: Any, total: float) -> None:
+    """Stop, naming the run and the episode, when replayed episode ``k`` (its recorded row
+    ``expected``) sums to another reward than the run recorded."""
+    if not math.isclose(total, float(expected.sum_reward), rel_tol=REPLAY_RTOL):
+        raise SystemExit(
+            f"{run_json}: episode {k} (env seed {expected.env_seed}) replays to sum reward "
+            f"{total!r}, the run recorded {expected.sum_reward!r}; allowed equal (relative "
+            f"tolerance {REPLAY_RTOL}): the code or the host differs from the run's"
+        )
+
+
+def replay(run_json: Path, out_dir: Path, episodes: int) -> list[dict]:
+    """The rows of one run (see the module docstring).
+
+    :raises SystemExit: naming the run when it recorded fewer episodes than asked, it has no
+        saved policy, or a replayed sum reward differs from the recorded one.
+    """
+    meta, spec = recorded_spec(run_json, out_dir)
+    recorded = recorded_episodes(run_json, spec, episodes)
+    t_max, n_tasks = spec.experiment.t_max_values_s[0], spec.experiment.n_tasks_values[0]
     policy = spec.policy_dir / "policy"
     if not policy.parent.exists():
         raise SystemExit(f"{run_json}: no saved policy at {policy}")
@@ -82,7 +105,7 @@ def replay(run_json: Path, out_dir: Path, episodes: int) -> list[dict]:
     n = scenario.n_servers
     tasks, completed = np.zeros(n), np.zeros(n)
     shares, latency, reward = np.zeros((n, 3)), np.zeros(n), np.zeros(n)
-    for k, expected in enumerate(recorded.head(episodes).itertuples()):
+    for k, expected in enumerate(recorded.itertuples()):
         observation, info = start_episode(agent, env, int(expected.env_seed))
         total, done = 0.0, False
         while not done:
@@ -98,12 +121,7 @@ def replay(run_json: Path, out_dir: Path, episodes: int) -> list[dict]:
             reward[server] += step_reward
             total += step_reward
             done = terminated or truncated
-        if not math.isclose(total, float(expected.sum_reward), rel_tol=REPLAY_RTOL):
-            raise SystemExit(
-                f"{run_json}: episode {k} (env seed {expected.env_seed}) replays to sum reward "
-                f"{total!r}, the run recorded {expected.sum_reward!r}; allowed equal (relative "
-                f"tolerance {REPLAY_RTOL}): the code or the host differs from the run's"
-            )
+        check_replay(run_json, k, expected, total)
     rows = []
     for j, server in enumerate(scenario.servers):
         sent = max(tasks[j], 1.0)

@@ -83,6 +83,7 @@ RANGES: dict[str, tuple[float, float, bool, bool]] = {
     "min_latency_s": (0.0, math.inf, False, False),
     "warm_logit_std": (0.0, 100.0, False, True),
     "price_discount": (0.0, 1.0, True, True),
+    "feasible_margin": (0.0, 1.0, True, False),
 }
 INTEGERS = {
     "n_members", "n_hidden", "n_layers", "batch_size", "n_train_epochs", "max_train_steps",
@@ -97,6 +98,7 @@ CHOICES: dict[str, tuple[Any, ...]] = {
     "bandwidth_follows_compute": (False, True),
     "grant_within_remaining": (False, True),
     "refit_to_grants": (False, True),
+    "feasible_candidates": (False, True),
     "refuse_predicted_failure": (False, True),
     "held_release": (False, True),
     "copy_consumption": ("predicted", "granted", "net"),
@@ -335,6 +337,8 @@ class AIFAgent(Agent):
         bandwidth_follows_compute=BOOLEAN,
         grant_within_remaining=BOOLEAN,
         refit_to_grants=BOOLEAN,
+        feasible_candidates=BOOLEAN,
+        feasible_margin=Range(0.0, 1.0, high_open=True),
         refuse_predicted_failure=BOOLEAN,
         held_release=BOOLEAN,
         copy_consumption=Range(choices=CHOICES["copy_consumption"]),

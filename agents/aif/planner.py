@@ -180,6 +180,13 @@ class PlannerConfig:
         agents/heuristics.py).
     :param refit_to_grants: with ``grant_within_remaining``, cap the logits (q(pi) is refit
         to the grants made) rather than only the shares (q(pi) is refit to the requests).
+    :param feasible_candidates: add, in the first iteration, one candidate per server: q(pi)'s
+        mean shares there with compute and bandwidth lowered to at most ``R_j -
+        feasible_margin`` (a grant the server can make), so that a nearly full server is
+        scored at a grant it can take even when q(pi) sits above what it has left.
+    :param feasible_margin: how far below ``R_j`` (share units) those candidates' compute and
+        bandwidth stay: a grant of exactly ``R_j`` sits on the model's learned completion
+        boundary (margin 0), where its completion probability is ambiguous.
     :param refuse_predicted_failure: refuse the task (all shares 0: it holds nothing) when
         the chosen candidate's completion probability, mean over members, is below 1/2 (the
         reference heuristics refuse a task they predict to miss its deadline).
@@ -219,6 +226,8 @@ class PlannerConfig:
     bandwidth_follows_compute: bool
     grant_within_remaining: bool
     refit_to_grants: bool
+    feasible_candidates: bool
+    feasible_margin: float
     refuse_predicted_failure: bool
     held_release: bool
     copy_consumption: str
@@ -664,6 +673,12 @@ class CEMPlanner:
             if cap_logits:
                 left = np.clip(decision.remaining[:, :2], 1e-9, 1.0 - 1e-9)
                 cap_logit = np.log(left / (1.0 - left))  # [N, 2] compute, bandwidth
+            if cfg.feasible_candidates:
+                # q(pi)'s mean per server, compute and bandwidth lowered into what it can
+                # grant (memory is floored at the need by the grant rules).
+                room = np.clip(decision.remaining - cfg.feasible_margin, 1e-9, 1.0 - 1e-9)
+                feasible_logit = np.log(room / (1.0 - room))
+                feasible_logit[:, 2] = np.inf
             kept: tuple[np.ndarray, ...] = (
                 np.zeros(0, np.int64),
                 np.zeros((0, 3)),
@@ -679,6 +694,9 @@ class CEMPlanner:
                     # The cap acts on the logits, so q(pi) is refit to the grants made and
                     # does not drift over requests above what remains (all granted alike).
                     z[:, :2] = np.minimum(z[:, :2], cap_logit[server])
+                if it == 0 and cfg.feasible_candidates:
+                    server = np.concatenate([server, np.arange(n)])
+                    z = np.concatenate([z, np.minimum(mu, feasible_logit)])
                 r, r1, r2 = self.score(decision, server, self.shares(decision, server, z))
                 fresh = (server, z, r, r1, r2)
                 if cfg.keep_elites:  # compete with the elites so far (scores are deterministic)

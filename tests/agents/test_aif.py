@@ -356,6 +356,35 @@ def test_grant_within_remaining_caps_compute_and_bandwidth_at_what_is_left() -> 
             assert np.all(action["share"][:2] <= left[:2].astype(np.float32))
 
 
+class FitPlanner(CEMPlanner):
+    """CEM on a known score: the compute share granted if it fits what the server has left,
+    -1 (refused) if it asks for more."""
+
+    def score(self, decision: Any, server: Any, share: Any) -> Any:
+        fits = share[:, 0] <= decision.remaining[server, 0]
+        r = np.where(fits, share[:, 0], -1.0)
+        return r, np.zeros_like(r), r
+
+
+def test_feasible_candidates_find_a_grant_on_a_nearly_full_server() -> None:
+    """q(pi) asks for about 0.5 of compute on every server, which has 0.04 left: every sampled
+    candidate is refused. With ``feasible_candidates`` the first iteration also scores q(pi)'s
+    mean lowered to what is left minus ``feasible_margin``, and that grant is chosen."""
+    obs = np.zeros(LAYOUT.size, np.float32)
+    obs[LAYOUT.block_slice("compute")] = 0.04
+    obs[LAYOUT.block_slice("bandwidth")] = 1.0
+    obs[LAYOUT.block_slice("memory")] = 1.0
+    config = planner_config(
+        n_iterations=2, n_candidates=16, n_elites=4, init_share=0.5, init_logit_std=0.01
+    )
+    _, shares, info = FitPlanner(tiny_model(2, 8), config, n_tasks=100, seed=0).plan(obs)
+    assert info["score"] == -1.0 and shares[0] > 0.45
+    feasible = dataclasses.replace(config, feasible_candidates=True, feasible_margin=0.002)
+    _, shares, info = FitPlanner(tiny_model(2, 8), feasible, n_tasks=100, seed=0).plan(obs)
+    assert shares[0] == pytest.approx(0.038, abs=1e-6)
+    assert info["score"] == pytest.approx(0.038, abs=1e-6)
+
+
 def test_refuse_predicted_failure_grants_nothing_to_a_task_predicted_to_fail() -> None:
     """The memory model completes a task iff the memory left covers its request: with none left
     every candidate fails, so the planner refuses (all shares 0); with 0.95 left it grants."""
