@@ -8,7 +8,8 @@ differs, decision by decision. AIF's ``tmax`` run of ``--seed`` under ``--runs``
 on its held-out episodes (its recorded config and policy; each episode's sum reward is checked
 equal to the recorded one, as routing.py does). At every decision the reference agent (its own
 recorded ``tmax`` run, under ``--reference-runs``, default ``--runs``) is asked what it would
-do in the same state. Where the two pick different servers, a row records:
+do in the same state. Where the two pick different servers, a row records (an action refused
+at admission, e.g. a reference heuristic's refusal, counts as server :data:`REFUSED`, -1):
 
 - both actions (server, compute share) and what each would really earn: AIF's from the step
   taken, the reference's from the same step on a copy of the environment (a task's outcome is
@@ -18,7 +19,8 @@ do in the same state. Where the two pick different servers, a row records:
   its score ``r2`` (Algorithm 1's extrinsic term) at its own action, at the reference's action,
   and at the reference's action with compute and bandwidth lowered to at most ``R_j -
   margin`` (the planner's ``feasible_candidates`` rule): a grant of exactly what is left sits
-  on the model's learned completion boundary.
+  on the model's learned completion boundary. NaN where the reference refuses: a refusal
+  completes nothing, and the model was never asked to predict one.
 
 A reference action the planner scores above its own choice is one CEM did not find (a search
 failure); one it scores below, although it earns more, is one the model or the score
@@ -30,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import math
 import sys
 from pathlib import Path
 
@@ -43,12 +46,25 @@ from benchmarks.protocol import recorded_spec
 from benchmarks.routing import check_replay, evaluated_runs, recorded_episodes
 from benchmarks.store import atomic_write_text
 from cloudedge import CloudEdgeEnv
+from cloudedge.metrics import TaskStatus
+from cloudedge.sim import TaskOutcome
 
 COLUMNS = [
-    "episode", "step", "aif_server", "aif_compute_share", "aif_reward", "aif_p", "aif_r2",
-    "reference_server", "reference_compute_share", "reference_remaining_compute",
-    "reference_reward", "p_at_reference", "r2_at_reference", "p_at_lowered", "r2_at_lowered",
+    "episode", "step", "aif_server", "aif_status", "aif_compute_share", "aif_reward", "aif_p",
+    "aif_r2", "reference_server", "reference_status", "reference_compute_share",
+    "reference_remaining_compute", "reference_reward", "p_at_reference", "r2_at_reference",
+    "p_at_lowered", "r2_at_lowered",
 ]  # fmt: skip
+#: The "server" of an action refused at admission (it asks for more than is left, or for less
+#: memory than the task needs: the reference heuristics refuse a task with all shares 0). It
+#: holds nothing, so where it was sent does not matter.
+REFUSED = -1
+REFUSALS = (TaskStatus.INVALID_ALLOCATION, TaskStatus.OUT_OF_MEMORY)
+
+
+def where(server: int, outcome: TaskOutcome) -> int:
+    """The action's server, or :data:`REFUSED`."""
+    return REFUSED if outcome.status in REFUSALS else server
 
 
 def one_run(out_dir: Path, agent: str, seed: int) -> Path:
@@ -105,30 +121,32 @@ def disagreements(
         while not done:
             mine = aif.act(observation, info)
             theirs = other.act(observation, info)
-            row = None
-            if int(theirs["server"]) != int(mine["server"]):
-                j = int(theirs["server"])
+            asked, before = observation, copy.deepcopy(env)  # the state both are asked about
+            observation, reward, terminated, truncated, info = env.step(mine)
+            _, reference_reward, _, _, their_info = before.step(theirs)
+            server, j = int(mine["server"]), int(theirs["server"])
+            outcome, their_outcome = info["outcome"], their_info["outcome"]
+            if where(j, their_outcome) != where(server, outcome):
                 share = np.asarray(theirs["share"], np.float64)
-                left = layout.remaining(np.asarray(observation, np.float64))[j]
+                left = layout.remaining(np.asarray(asked, np.float64))[j]
                 lowered = share.copy()
                 lowered[:2] = np.minimum(share[:2], np.maximum(left[:2] - margin, 0.0))
-                p_own, r2_own = planner_view(aif, observation, int(mine["server"]), mine["share"])
-                p_ref, r2_ref = planner_view(aif, observation, j, share)
-                p_low, r2_low = planner_view(aif, observation, j, lowered)
-                reference_reward = copy.deepcopy(env).step(theirs)[1]
-                row = {
-                    "episode": k, "step": step, "aif_server": int(mine["server"]),
-                    "aif_compute_share": float(mine["share"][0]), "aif_p": p_own,
-                    "aif_r2": r2_own, "reference_server": j,
+                p_own, r2_own = planner_view(aif, asked, server, mine["share"])
+                p_ref, r2_ref = planner_view(aif, asked, j, share)
+                p_low, r2_low = planner_view(aif, asked, j, lowered)
+                if their_outcome.status in REFUSALS:  # not an allocation the planner scores
+                    p_ref = r2_ref = p_low = r2_low = math.nan
+                rows.append({
+                    "episode": k, "step": step, "aif_server": where(server, outcome),
+                    "aif_status": outcome.status.value,
+                    "aif_compute_share": float(mine["share"][0]), "aif_reward": float(reward),
+                    "aif_p": p_own, "aif_r2": r2_own, "reference_server": where(j, their_outcome),
+                    "reference_status": their_outcome.status.value,
                     "reference_compute_share": float(share[0]),
                     "reference_remaining_compute": float(left[0]),
                     "reference_reward": float(reference_reward), "p_at_reference": p_ref,
                     "r2_at_reference": r2_ref, "p_at_lowered": p_low, "r2_at_lowered": r2_low,
-                }  # fmt: skip
-            observation, reward, terminated, truncated, info = env.step(mine)
-            if row is not None:
-                row["aif_reward"] = float(reward)
-                rows.append(row)
+                })  # fmt: skip
             total += reward
             step += 1
             done = terminated or truncated
@@ -139,10 +157,13 @@ def disagreements(
 def summary(table: pd.DataFrame, episodes: int) -> pd.DataFrame:
     """Per (AIF server, reference server): decisions per episode, mean true rewards, and the
     fraction of decisions where the planner scores the reference's action (as made, and
-    lowered) above its own."""
+    lowered) above its own (NaN where the reference refuses)."""
+    scored = table.r2_at_reference.notna()
     table = table.assign(
-        planner_prefers_reference=table.r2_at_reference > table.aif_r2,
-        planner_prefers_lowered=table.r2_at_lowered > table.aif_r2,
+        planner_prefers_reference=(table.r2_at_reference > table.aif_r2)
+        .astype(float)
+        .where(scored),
+        planner_prefers_lowered=(table.r2_at_lowered > table.aif_r2).astype(float).where(scored),
     )
     grouped = table.groupby(["aif_server", "reference_server"])
     out = grouped.agg(

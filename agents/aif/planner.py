@@ -33,6 +33,12 @@ q(pi), a distribution over the hybrid action a = [j, c_j, w_j, m_j] (PAPER.md se
   logit R_j)``, so that q(pi) is refit to the grants made; without it q(pi) is refit to the
   requests, and above R_j all requests grant alike: a plateau its mean drifts up on, so that
   the next task, on a server with more left, is granted more (results/aif_variants/).
+- ``feasible_candidates`` (ours): the first iteration also scores, per server, q(pi)'s mean
+  shares lowered to at most ``R_j - feasible_margin``. Warm-started near the last grant,
+  q(pi) otherwise samples almost only requests a nearly full server must refuse (scored 0),
+  so the server is passed over although a grant it can make is worth more
+  (``benchmarks/disagreements.py``), and a server's mean that no elite reaches is never
+  refit (a server stranded at a grant it can no longer make).
 - ``refuse_predicted_failure`` (ours, as the reference heuristics refuse): the chosen action
   becomes a refusal (all shares 0) when its completion probability, mean over members, is
   below 1/2: admitted, the task would hold its grant until its deadline.
@@ -181,12 +187,14 @@ class PlannerConfig:
     :param refit_to_grants: with ``grant_within_remaining``, cap the logits (q(pi) is refit
         to the grants made) rather than only the shares (q(pi) is refit to the requests).
     :param feasible_candidates: add, in the first iteration, one candidate per server: q(pi)'s
-        mean shares there with compute and bandwidth lowered to at most ``R_j -
-        feasible_margin`` (a grant the server can make), so that a nearly full server is
-        scored at a grant it can take even when q(pi) sits above what it has left.
-    :param feasible_margin: how far below ``R_j`` (share units) those candidates' compute and
-        bandwidth stay: a grant of exactly ``R_j`` sits on the model's learned completion
-        boundary (margin 0), where its completion probability is ambiguous.
+        mean shares there, each lowered to at most ``R_j - feasible_margin`` (then the grant
+        rules, e.g. the memory floor at the task's need), so that a nearly full server is
+        scored at a grant it can take even when q(pi) sits above what it has left; and, once
+        such a candidate is among the elites, q(pi) is refit there instead of staying where
+        no request of it can be granted.
+    :param feasible_margin: how far below ``R_j`` (share units) those candidates' shares stay:
+        a grant of exactly ``R_j`` sits on the model's learned completion boundary (margin
+        0), where its completion probability is ambiguous.
     :param refuse_predicted_failure: refuse the task (all shares 0: it holds nothing) when
         the chosen candidate's completion probability, mean over members, is below 1/2 (the
         reference heuristics refuse a task they predict to miss its deadline).
@@ -674,11 +682,10 @@ class CEMPlanner:
                 left = np.clip(decision.remaining[:, :2], 1e-9, 1.0 - 1e-9)
                 cap_logit = np.log(left / (1.0 - left))  # [N, 2] compute, bandwidth
             if cfg.feasible_candidates:
-                # q(pi)'s mean per server, compute and bandwidth lowered into what it can
-                # grant (memory is floored at the need by the grant rules).
+                # q(pi)'s mean per server, lowered into what it can grant (the grant rules
+                # then raise the memory share to the task's need).
                 room = np.clip(decision.remaining - cfg.feasible_margin, 1e-9, 1.0 - 1e-9)
                 feasible_logit = np.log(room / (1.0 - room))
-                feasible_logit[:, 2] = np.inf
             kept: tuple[np.ndarray, ...] = (
                 np.zeros(0, np.int64),
                 np.zeros((0, 3)),

@@ -369,11 +369,12 @@ class FitPlanner(CEMPlanner):
 def test_feasible_candidates_find_a_grant_on_a_nearly_full_server() -> None:
     """q(pi) asks for about 0.5 of compute on every server, which has 0.04 left: every sampled
     candidate is refused. With ``feasible_candidates`` the first iteration also scores q(pi)'s
-    mean lowered to what is left minus ``feasible_margin``, and that grant is chosen."""
+    mean lowered to what is left minus ``feasible_margin`` (memory too, 0.05 left; bandwidth
+    has room and keeps q(pi)'s 0.5), and that grant is chosen."""
     obs = np.zeros(LAYOUT.size, np.float32)
     obs[LAYOUT.block_slice("compute")] = 0.04
     obs[LAYOUT.block_slice("bandwidth")] = 1.0
-    obs[LAYOUT.block_slice("memory")] = 1.0
+    obs[LAYOUT.block_slice("memory")] = 0.05
     config = planner_config(
         n_iterations=2, n_candidates=16, n_elites=4, init_share=0.5, init_logit_std=0.01
     )
@@ -381,6 +382,7 @@ def test_feasible_candidates_find_a_grant_on_a_nearly_full_server() -> None:
     assert info["score"] == -1.0 and shares[0] > 0.45
     feasible = dataclasses.replace(config, feasible_candidates=True, feasible_margin=0.002)
     _, shares, info = FitPlanner(tiny_model(2, 8), feasible, n_tasks=100, seed=0).plan(obs)
+    np.testing.assert_allclose(shares, [0.038, 0.5, 0.048], atol=2e-3)
     assert shares[0] == pytest.approx(0.038, abs=1e-6)
     assert info["score"] == pytest.approx(0.038, abs=1e-6)
 

@@ -24,12 +24,16 @@ def test_each_decision_where_the_servers_differ_is_one_row(tmp_path: Path, capsy
     assert list(table.columns) == COLUMNS
     assert 0 < len(table) <= 2 * N_TASKS
     assert (table.aif_server != table.reference_server).all()
+    # A refused action (server -1) is one the simulator refused at admission, and only that.
+    refusals = {"invalid_allocation", "out_of_memory"}
+    for who in ("aif", "reference"):
+        assert ((table[f"{who}_server"] == -1) == table[f"{who}_status"].isin(refusals)).all()
     assert table.step.between(0, N_TASKS - 1).all() and set(table.episode) <= {0, 1}
     # Round-robin starts every episode at server 0 (all servers have room for the first task).
     assert (table[table.step == 0].reference_server == 0).all()
-    assert table.reference_server.between(0, 4).all()
+    assert table.reference_server.between(-1, 4).all()
     for column in ("aif_p", "p_at_reference", "p_at_lowered"):
-        assert table[column].between(0.0, 1.0).all()
+        assert table[column].dropna().between(0.0, 1.0).all()
     assert "differ in server" in capsys.readouterr().out
     again = tmp_path / "again.csv"
     assert main([*argv[:-1], str(again)]) == 0
