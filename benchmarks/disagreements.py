@@ -17,9 +17,9 @@ at admission, e.g. a reference heuristic's refusal, counts as server :data:`REFU
 - the compute left on the reference's server;
 - AIF's planner's own view of both: its completion probability ``p`` (mean over members) and
   its score ``r2`` (Algorithm 1's extrinsic term) at its own action, at the reference's action,
-  and at the reference's action with compute and bandwidth lowered to at most ``R_j -
-  margin`` (the planner's ``feasible_candidates`` rule): a grant of exactly what is left sits
-  on the model's learned completion boundary. NaN where the reference refuses: a refusal
+  and at the reference's action with compute and bandwidth (not memory) lowered to at most
+  ``R_j - margin``: a grant of exactly what is left sits on the model's learned completion
+  boundary. NaN where the reference refuses: a refusal
   completes nothing, and the model was never asked to predict one.
 
 A reference action the planner scores above its own choice is one CEM did not find (a search
@@ -41,6 +41,7 @@ import pandas as pd
 import torch
 
 from agents.aif import AIFAgent
+from agents.aif.planner import CEMPlanner, Decision
 from agents.base import make_agent, start_episode
 from benchmarks.protocol import recorded_spec
 from benchmarks.routing import check_replay, evaluated_runs, recorded_episodes
@@ -82,11 +83,10 @@ def one_run(out_dir: Path, agent: str, seed: int) -> Path:
 
 
 def planner_view(
-    agent: AIFAgent, observation: np.ndarray, server: int, share: np.ndarray
+    planner: CEMPlanner, decision: Decision, server: int, share: np.ndarray
 ) -> tuple[float, float]:
-    """AIF's planner at one action: (completion probability, mean over members; r2)."""
-    planner = agent.planner
-    decision = planner.decision(observation)
+    """AIF's planner at one action of ``decision`` (:meth:`CEMPlanner.decision` of the
+    observation): (completion probability, mean over members; r2)."""
     chosen = np.array([server])
     grant = np.asarray(share, np.float64)[None].copy()
     p = float(planner.predict(decision, chosen, grant)[2].mean())
@@ -131,9 +131,10 @@ def disagreements(
                 left = layout.remaining(np.asarray(asked, np.float64))[j]
                 lowered = share.copy()
                 lowered[:2] = np.minimum(share[:2], np.maximum(left[:2] - margin, 0.0))
-                p_own, r2_own = planner_view(aif, asked, server, mine["share"])
-                p_ref, r2_ref = planner_view(aif, asked, j, share)
-                p_low, r2_low = planner_view(aif, asked, j, lowered)
+                decision = aif.planner.decision(asked)
+                p_own, r2_own = planner_view(aif.planner, decision, server, mine["share"])
+                p_ref, r2_ref = planner_view(aif.planner, decision, j, share)
+                p_low, r2_low = planner_view(aif.planner, decision, j, lowered)
                 if their_outcome.status in REFUSALS:  # not an allocation the planner scores
                     p_ref = r2_ref = p_low = r2_low = math.nan
                 rows.append({
