@@ -38,7 +38,8 @@ q(pi), a distribution over the hybrid action a = [j, c_j, w_j, m_j] (PAPER.md se
   q(pi) otherwise samples almost only requests a nearly full server must refuse (scored 0),
   so the server is passed over although a grant it can make is worth more
   (``benchmarks/disagreements.py``), and a server's mean that no elite reaches is never
-  refit (a server stranded at a grant it can no longer make).
+  refit (a server stranded at a grant it can no longer make). With ``feasible_scope``
+  ``"stranded"`` only the servers none of whose sampled candidates fits get one.
 - ``refuse_predicted_failure`` (ours, as the reference heuristics refuse): the chosen action
   becomes a refusal (all shares 0) when its completion probability, mean over members, is
   below 1/2: admitted, the task would hold its grant until its deadline.
@@ -195,6 +196,10 @@ class PlannerConfig:
     :param feasible_margin: how far below ``R_j`` (share units) those candidates' shares stay:
         a grant of exactly ``R_j`` sits on the model's learned completion boundary (margin
         0), where its completion probability is ambiguous.
+    :param feasible_scope: the servers that get such a candidate: ``"all"``, or
+        ``"stranded"``, only those none of whose sampled first-iteration candidates fits in
+        what they have left (every request there would be refused), so that the search is
+        rescued where it found nothing and left alone where it already found a grant.
     :param refuse_predicted_failure: refuse the task (all shares 0: it holds nothing) when
         the chosen candidate's completion probability, mean over members, is below 1/2 (the
         reference heuristics refuse a task they predict to miss its deadline).
@@ -236,6 +241,7 @@ class PlannerConfig:
     refit_to_grants: bool
     feasible_candidates: bool
     feasible_margin: float
+    feasible_scope: str
     refuse_predicted_failure: bool
     held_release: bool
     copy_consumption: str
@@ -702,8 +708,14 @@ class CEMPlanner:
                     # does not drift over requests above what remains (all granted alike).
                     z[:, :2] = np.minimum(z[:, :2], cap_logit[server])
                 if it == 0 and cfg.feasible_candidates:
-                    server = np.concatenate([server, np.arange(n)])
-                    z = np.concatenate([z, np.minimum(mu, feasible_logit)])
+                    rescued = np.arange(n)
+                    if cfg.feasible_scope == "stranded":
+                        # Only servers where no sampled request fits (all would be refused).
+                        fits = self.shares(decision, server, z) <= decision.remaining[server]
+                        found = np.bincount(server[fits.all(1)], minlength=n)
+                        rescued = rescued[found == 0]
+                    server = np.concatenate([server, rescued])
+                    z = np.concatenate([z, np.minimum(mu, feasible_logit)[rescued]])
                 r, r1, r2 = self.score(decision, server, self.shares(decision, server, z))
                 fresh = (server, z, r, r1, r2)
                 if cfg.keep_elites:  # compete with the elites so far (scores are deterministic)

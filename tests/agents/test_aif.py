@@ -387,6 +387,47 @@ def test_feasible_candidates_find_a_grant_on_a_nearly_full_server() -> None:
     assert info["score"] == pytest.approx(0.038, abs=1e-6)
 
 
+class RecordingFitPlanner(FitPlanner):
+    """FitPlanner that keeps the servers of every batch of candidates it scores."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.scored: list[np.ndarray] = []
+
+    def score(self, decision: Any, server: Any, share: Any) -> Any:
+        self.scored.append(np.array(server))
+        return super().score(decision, server, share)
+
+
+@pytest.mark.parametrize("scope", ["all", "stranded"])
+def test_feasible_scope_rescues_only_servers_where_no_request_fits(scope: str) -> None:
+    """q(pi) asks for about 0.5 of compute; servers 0 and 1 have 0.04 left (every request
+    there is refused), servers 2-4 have all. ``"all"`` adds a lowered candidate on every
+    server, ``"stranded"`` only on servers 0 and 1; either way server 2-4's 0.5 wins."""
+    obs = np.zeros(LAYOUT.size, np.float32)
+    obs[LAYOUT.block_slice("compute")] = [0.04, 0.04, 1.0, 1.0, 1.0]
+    obs[LAYOUT.block_slice("bandwidth")] = 1.0
+    obs[LAYOUT.block_slice("memory")] = 1.0
+    n_candidates = 40
+    config = planner_config(
+        n_iterations=2,
+        n_candidates=n_candidates,
+        n_elites=4,
+        init_share=0.5,
+        init_logit_std=0.01,
+        feasible_candidates=True,
+        feasible_scope=scope,
+    )
+    planner = RecordingFitPlanner(tiny_model(2, 8), config, n_tasks=100, seed=0)
+    server, shares, _ = planner.plan(obs)
+    first = planner.scored[0]
+    assert np.all(np.bincount(first[:n_candidates], minlength=5) > 0)  # every server sampled
+    expected = [0, 1, 2, 3, 4] if scope == "all" else [0, 1]
+    assert first[n_candidates:].tolist() == expected
+    assert len(planner.scored[1]) == n_candidates  # only the first iteration gets them
+    assert server >= 2 and shares[0] == pytest.approx(0.5, abs=0.02)
+
+
 def test_refuse_predicted_failure_grants_nothing_to_a_task_predicted_to_fail() -> None:
     """The memory model completes a task iff the memory left covers its request: with none left
     every candidate fails, so the planner refuses (all shares 0); with 0.95 left it grants."""
