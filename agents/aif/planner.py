@@ -200,6 +200,9 @@ class PlannerConfig:
         ``"stranded"``, only those none of whose sampled first-iteration candidates fits in
         what they have left (every request there would be refused), so that the search is
         rescued where it found nothing and left alone where it already found a grant.
+    :param feasible_min_share: no such candidate on a server whose lowered compute or
+        bandwidth share would be below this (share units): a grant smaller than any the
+        model has been trained on is scored by extrapolation.
     :param refuse_predicted_failure: refuse the task (all shares 0: it holds nothing) when
         the chosen candidate's completion probability, mean over members, is below 1/2 (the
         reference heuristics refuse a task they predict to miss its deadline).
@@ -242,6 +245,7 @@ class PlannerConfig:
     feasible_candidates: bool
     feasible_margin: float
     feasible_scope: str
+    feasible_min_share: float
     refuse_predicted_failure: bool
     held_release: bool
     copy_consumption: str
@@ -692,6 +696,7 @@ class CEMPlanner:
                 # then raise the memory share to the task's need).
                 room = np.clip(decision.remaining - cfg.feasible_margin, 1e-9, 1.0 - 1e-9)
                 feasible_logit = np.log(room / (1.0 - room))
+                room_ok = (room[:, :2] >= cfg.feasible_min_share).all(1)
             kept: tuple[np.ndarray, ...] = (
                 np.zeros(0, np.int64),
                 np.zeros((0, 3)),
@@ -714,6 +719,7 @@ class CEMPlanner:
                         fits = self.shares(decision, server, z) <= decision.remaining[server]
                         found = np.bincount(server[fits.all(1)], minlength=n)
                         rescued = rescued[found == 0]
+                    rescued = rescued[room_ok[rescued]]
                     server = np.concatenate([server, rescued])
                     z = np.concatenate([z, np.minimum(mu, feasible_logit)[rescued]])
                 r, r1, r2 = self.score(decision, server, self.shares(decision, server, z))
