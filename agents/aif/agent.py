@@ -85,6 +85,7 @@ RANGES: dict[str, tuple[float, float, bool, bool]] = {
     "price_discount": (0.0, 1.0, True, True),
     "feasible_margin": (0.0, 1.0, True, False),
     "feasible_min_share": (0.0, 1.0, True, False),
+    "value_pessimism": (0.0, math.inf, True, False),
 }
 INTEGERS = {
     "n_members", "n_hidden", "n_layers", "batch_size", "n_train_epochs", "max_train_steps",
@@ -343,6 +344,7 @@ class AIFAgent(Agent):
         feasible_margin=Range(0.0, 1.0, high_open=True),
         feasible_scope=Range(choices=CHOICES["feasible_scope"]),
         feasible_min_share=Range(0.0, 1.0, high_open=True),
+        value_pessimism=NON_NEGATIVE,
         refuse_predicted_failure=BOOLEAN,
         held_release=BOOLEAN,
         copy_consumption=Range(choices=CHOICES["copy_consumption"]),

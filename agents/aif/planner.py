@@ -203,6 +203,10 @@ class PlannerConfig:
     :param feasible_min_share: no such candidate on a server whose lowered compute or
         bandwidth share would be below this (share units): a grant smaller than any the
         model has been trained on is scored by extrapolation.
+    :param value_pessimism: ``"own_server"`` and ``"relative"`` routing: r2 is the members'
+        mean minus this many of their standard deviations (0: the mean, as the reference
+        averages its reward model), so that a candidate whose value only some members
+        believe (far from the grants trained on) is not chosen for it.
     :param refuse_predicted_failure: refuse the task (all shares 0: it holds nothing) when
         the chosen candidate's completion probability, mean over members, is below 1/2 (the
         reference heuristics refuse a task they predict to miss its deadline).
@@ -246,6 +250,7 @@ class PlannerConfig:
     feasible_margin: float
     feasible_scope: str
     feasible_min_share: float
+    value_pessimism: float
     refuse_predicted_failure: bool
     held_release: bool
     copy_consumption: str
@@ -480,6 +485,9 @@ class CEMPlanner:
                 assert decision.reference_throughput is not None
                 throughput = throughput / decision.reference_throughput[:, server]
             r2 = throughput.mean(0)
+            if cfg.value_pessimism > 0.0:
+                # Where the members disagree (a grant unlike those trained on), trust less.
+                r2 = r2 - cfg.value_pessimism * throughput.std(0)
         else:
             cost = self.opportunity_cost(decision, server, at_once, hold, p)
             assert decision.fill_value is not None

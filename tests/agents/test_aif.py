@@ -428,6 +428,29 @@ def test_feasible_scope_rescues_only_servers_where_no_request_fits(scope: str) -
     assert server >= 2 and shares[0] == pytest.approx(0.5, abs=0.02)
 
 
+@pytest.mark.parametrize(("min_share", "expected"), [(0.03, [0, 1]), (0.05, [])])
+def test_feasible_min_share_skips_grants_below_it(min_share: float, expected: list[int]) -> None:
+    """Servers 0 and 1 have 0.04 of compute left, so their lowered candidate would grant
+    0.038: kept above a floor of 0.03, dropped below one of 0.05."""
+    obs = np.zeros(LAYOUT.size, np.float32)
+    obs[LAYOUT.block_slice("compute")] = [0.04, 0.04, 1.0, 1.0, 1.0]
+    obs[LAYOUT.block_slice("bandwidth")] = 1.0
+    obs[LAYOUT.block_slice("memory")] = 1.0
+    config = planner_config(
+        n_iterations=1,
+        n_candidates=40,
+        n_elites=4,
+        init_share=0.5,
+        init_logit_std=0.01,
+        feasible_candidates=True,
+        feasible_scope="stranded",
+        feasible_min_share=min_share,
+    )
+    planner = RecordingFitPlanner(tiny_model(2, 8), config, n_tasks=100, seed=0)
+    planner.plan(obs)
+    assert planner.scored[0][40:].tolist() == expected
+
+
 def test_refuse_predicted_failure_grants_nothing_to_a_task_predicted_to_fail() -> None:
     """The memory model completes a task iff the memory left covers its request: with none left
     every candidate fails, so the planner refuses (all shares 0); with 0.95 left it grants."""
