@@ -104,7 +104,7 @@ CHOICES: dict[str, tuple[Any, ...]] = {
     "feasible_scope": ("all", "stranded"),
     "refuse_predicted_failure": (False, True),
     "held_release": (False, True),
-    "copy_consumption": ("predicted", "granted", "net"),
+    "copy_consumption": ("predicted", "granted", "floored", "net"),
     "imagined_routing": ("own_server", "fill", "relative"),
     "reference_grant": ("q_mean", "levels"),
 }

@@ -86,6 +86,10 @@ Under a stream that change is net of the releases in between, so on a busy serve
 small and the places come out too many (results/routing/README.md). ``copy_consumption:
 granted`` (ours) takes the candidate's shares instead, what an admitted task reserves
 (:meth:`CEMPlanner.per_copy`); it ignores limits that are not shares (a server's slots).
+``copy_consumption: floored`` (ours) keeps the prediction but not below the grant less the
+releases one arrival gap brings back, ``(1 - R_j) g / hold_b``: the model, trained near its
+own grants, can predict a far larger grant to take little (a 44% cloud grant scored as if
+16 more tasks fit), which no admitted task does.
 ``copy_consumption: net`` (ours) reads ``dS_b`` as exactly that net change, so the copies'
 trajectory ``s_k`` is the stream's own and neither the turnover below nor ``held_release``
 adds places (releases counted once): ``n_b = min(c_b, tasks left - 1)``.
@@ -214,8 +218,9 @@ class PlannerConfig:
         hold on the candidate's server coming back within the horizon (module docstring).
     :param copy_consumption: what one imagined copy takes of its server's C, W, M:
         ``"predicted"`` (the model's state change ``dS_b``), ``"granted"`` (the candidate's
-        shares, what an admitted task reserves) or ``"net"`` (``dS_b`` as the stream's net
-        change: no turnover, no held room; module docstring).
+        shares, what an admitted task reserves), ``"floored"`` (``dS_b``, but at least the
+        grant less the releases expected in one arrival gap) or ``"net"`` (``dS_b`` as the
+        stream's net change: no turnover, no held room; module docstring).
     :param imagined_routing: where the imagined future tasks go: ``"own_server"`` (the H - 1
         copies all on the candidate's server), ``"relative"`` (the same, each server's r2
         divided by its copies at its best reference level) or ``"fill"`` (the tasks left fill
@@ -554,7 +559,7 @@ class CEMPlanner:
         window_s = (self.config.horizon - 1) * self.net.mean_gap_s
         back = np.minimum(1.0, window_s / hold)  # [B, J]
         held = (1.0 - decision.remaining[server]).T  # [3, J]
-        per_copy = self.per_copy(share, raw)  # [B, 3, J]
+        per_copy = self.per_copy(share, raw, decision.remaining[server])  # [B, 3, J]
         with np.errstate(divide="ignore", invalid="ignore"):  # 0 / 0: masked out below
             room = np.where(per_copy > PER_COPY_FLOOR, held / per_copy, np.inf).min(1)
         return back * np.where(np.isfinite(room), room, 0.0)
@@ -616,13 +621,23 @@ class CEMPlanner:
             fill_value=fill_value,
         )
 
-    def per_copy(self, share: np.ndarray, raw: np.ndarray) -> np.ndarray:
+    def per_copy(self, share: np.ndarray, raw: np.ndarray, remaining: np.ndarray) -> np.ndarray:
         """What one imagined copy takes of its server's C, W, M, ``[B, 3, J]`` (>= 0):
         ``copy_consumption`` ``"predicted"``, the model's state change ``-min(dS_b, 0)``;
-        ``"granted"``, the candidate's shares ``share`` ``[J, 3]`` (every member alike)."""
-        if self.config.copy_consumption == "granted":
+        ``"granted"``, the candidate's shares ``share`` ``[J, 3]`` (every member alike);
+        ``"floored"``, the prediction but at least the grant less what the server's held
+        resources ``1 - R_j`` (``remaining`` ``[J, 3]``) give back in one arrival gap,
+        ``(1 - R_j) g / hold_b``: an admitted task reserves its whole grant, so between two
+        arrivals the server can lose less only by releases (under a burst, none)."""
+        mode = self.config.copy_consumption
+        if mode == "granted":
             return np.broadcast_to(share.T[None], raw[:, STATE_DIMS].shape)
-        return -np.minimum(raw[:, STATE_DIMS], 0.0)
+        predicted = -np.minimum(raw[:, STATE_DIMS], 0.0)
+        if mode == "floored":
+            hold = np.maximum(raw[:, HOLD], self.config.min_latency_s)  # [B, J]
+            released = (1.0 - remaining).T[None] * (self.net.mean_gap_s / hold)[:, None, :]
+            predicted = np.maximum(predicted, share.T[None] - released)
+        return predicted
 
     def copies_at_once(
         self,
@@ -646,7 +661,7 @@ class CEMPlanner:
         b, j = logit.shape
         lo, hi = np.ones((b, j)), np.full((b, j), float(horizon + 1))
         logit_lo, logit_hi = logit, np.full((b, j), -1.0)  # hi = H + 1 is never evaluated
-        consumed = -self.per_copy(share, raw).transpose(0, 2, 1)  # [B, J, 3], <= 0
+        consumed = -self.per_copy(share, raw, remaining).transpose(0, 2, 1)  # [B, J, 3], <= 0
         w_logit, b_logit = net.w_head[:, -1:], net.b_head[:, -1]  # [B, 1, H], [B, 1]
         for _ in range(self.bisection_steps):
             k = (lo + hi) / 2

@@ -506,6 +506,28 @@ def test_score_is_eq_11_on_the_predictions_for_the_task_and_its_copies(horizon: 
     assert r2[0] == pytest.approx(0.5 * min(horizon, 3) * (1.0 / 4.0 + 0.2))
 
 
+def test_value_pessimism_lowers_the_score_where_members_disagree() -> None:
+    """Member 0 predicts pass@100 0.3, the other two 0.2: r2 is the members' mean of
+    p * H * (1/L + P_b), less ``value_pessimism`` times its spread; agreeing members lose
+    nothing."""
+    config = planner_config(horizon=4, expl_scale=0.0, value_pessimism=1.0)
+    agree = CEMPlanner(zero_model(latency_s=4.0, pass_at_100=0.2), config, n_tasks=100)
+    obs = np.full(LAYOUT.size, 0.5)
+    _, _, r2 = agree.score(agree.decision(obs), np.array([0]), np.full((1, 3), 0.1))
+    assert r2[0] == pytest.approx(0.5 * 4 * (0.25 + 0.2))
+    model = zero_model(latency_s=4.0, pass_at_100=0.2)
+    with torch.no_grad():
+        model.head.bias[0, 4] = 10.0  # normalised: + 10 target stds (0.01) of pass@100
+    per_member = 0.5 * 4 * (0.25 + np.array([0.3, 0.2, 0.2]))
+    for pessimism, expected in [
+        (0.0, per_member.mean()),
+        (1.0, per_member.mean() - per_member.std()),
+    ]:
+        planner = CEMPlanner(model, dataclasses.replace(config, value_pessimism=pessimism), 100)
+        _, _, r2 = planner.score(planner.decision(obs), np.array([0]), np.full((1, 3), 0.1))
+        assert r2[0] == pytest.approx(expected)
+
+
 def memory_model(hold_s: float, mean_gap_s: float) -> EnsembleModel:
     """Completes a task iff the remaining memory covers the request; predicts a consumption
     of 0.1 memory and a hold of ``hold_s``; has seen arrivals ``mean_gap_s`` apart."""
@@ -552,6 +574,27 @@ def test_imagined_releases_let_more_copies_complete_at_a_lower_arrival_rate() ->
     slow = copies_of(CEMPlanner(memory_model(4.0, 1.0), config, 100), 0.1)
     assert slow == pytest.approx(burst * 15 / 4.0, rel=1e-6)
     assert copies_of(CEMPlanner(memory_model(0.5, 1.0), config, 100), 0.1) == pytest.approx(15)
+
+
+def test_floored_consumption_counts_at_least_the_grant_less_the_releases_in_a_gap() -> None:
+    """The model predicts that a task takes 0.1 of memory whatever it asks. Under a burst
+    (nothing released between arrivals) a request of 0.2 with 0.35 left takes its 0.2: copy
+    2 does not fit (by the prediction it does; counts below 1 are the logit interpolated
+    towards the failing copy); a request of 0.05 keeps the prediction's 0.1.
+    At arrivals 1 s apart with holds of 4 s, what the server holds (0.65) gives back about
+    0.16 a gap, so 0.2 counts at the prediction's 0.1 again."""
+    config = planner_config(horizon=16, expl_scale=0.0)
+    floored = dataclasses.replace(config, copy_consumption="floored")
+    burst = memory_model(4.0, 0.01)
+    assert 1.0 <= copies_of(CEMPlanner(burst, config, 100), 0.2) < 2.0
+    assert copies_of(CEMPlanner(burst, floored, 100), 0.2) < 1.0  # copy 2 fails
+    assert copies_of(CEMPlanner(burst, floored, 100), 0.05) == pytest.approx(
+        copies_of(CEMPlanner(burst, config, 100), 0.05), rel=1e-9
+    )
+    stream = memory_model(4.0, 1.0)
+    assert copies_of(CEMPlanner(stream, floored, 100), 0.2) == pytest.approx(
+        copies_of(CEMPlanner(stream, config, 100), 0.2), rel=1e-9
+    )
 
 
 def test_granted_consumption_counts_the_copies_by_the_shares_they_ask_for() -> None:
