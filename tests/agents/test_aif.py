@@ -252,9 +252,14 @@ LAYOUT = ObservationLayout(5)
 
 
 def planner_config(**overrides: Any) -> PlannerConfig:
-    """The planner's config with our two settings off unless asked (these tests check the
-    paper's mechanics; held_release and bandwidth_follows_compute have tests of their own)."""
-    paper = {"held_release": False, "bandwidth_follows_compute": False}
+    """The planner's config with our settings off unless asked (these tests check the
+    paper's mechanics; held_release, bandwidth_follows_compute and the copies' floored
+    consumption have tests of their own): copies take what the model predicts."""
+    paper = {
+        "held_release": False,
+        "bandwidth_follows_compute": False,
+        "copy_consumption": "predicted",
+    }
     return AIFConfig.from_params({**paper, **overrides}).planner
 
 
