@@ -404,15 +404,22 @@ class RecordingFitPlanner(FitPlanner):
         return super().score(decision, server, share)
 
 
+def two_nearly_full_servers() -> np.ndarray:
+    """Servers 0 and 1 have 0.04 of compute left, servers 2-4 all of it; bandwidth and memory
+    are free everywhere."""
+    obs = np.zeros(LAYOUT.size, np.float32)
+    obs[LAYOUT.block_slice("compute")] = [0.04, 0.04, 1.0, 1.0, 1.0]
+    obs[LAYOUT.block_slice("bandwidth")] = 1.0
+    obs[LAYOUT.block_slice("memory")] = 1.0
+    return obs
+
+
 @pytest.mark.parametrize("scope", ["all", "stranded"])
 def test_feasible_scope_rescues_only_servers_where_no_request_fits(scope: str) -> None:
     """q(pi) asks for about 0.5 of compute; servers 0 and 1 have 0.04 left (every request
     there is refused), servers 2-4 have all. ``"all"`` adds a lowered candidate on every
     server, ``"stranded"`` only on servers 0 and 1; either way server 2-4's 0.5 wins."""
-    obs = np.zeros(LAYOUT.size, np.float32)
-    obs[LAYOUT.block_slice("compute")] = [0.04, 0.04, 1.0, 1.0, 1.0]
-    obs[LAYOUT.block_slice("bandwidth")] = 1.0
-    obs[LAYOUT.block_slice("memory")] = 1.0
+    obs = two_nearly_full_servers()
     n_candidates = 40
     config = planner_config(
         n_iterations=2,
@@ -437,10 +444,7 @@ def test_feasible_scope_rescues_only_servers_where_no_request_fits(scope: str) -
 def test_feasible_min_share_skips_grants_below_it(min_share: float, expected: list[int]) -> None:
     """Servers 0 and 1 have 0.04 of compute left, so their lowered candidate would grant
     0.038: kept above a floor of 0.03, dropped below one of 0.05."""
-    obs = np.zeros(LAYOUT.size, np.float32)
-    obs[LAYOUT.block_slice("compute")] = [0.04, 0.04, 1.0, 1.0, 1.0]
-    obs[LAYOUT.block_slice("bandwidth")] = 1.0
-    obs[LAYOUT.block_slice("memory")] = 1.0
+    obs = two_nearly_full_servers()
     config = planner_config(
         n_iterations=1,
         n_candidates=40,
