@@ -89,7 +89,7 @@ def planner_view(
     observation): (completion probability, mean over members; r2)."""
     chosen = np.array([server])
     grant = np.asarray(share, np.float64)[None].copy()
-    p = float(planner.predict(decision, chosen, grant)[2].mean())
+    p = float(planner.predict(decision, chosen, grant).p.mean())
     return p, float(planner.score(decision, chosen, grant)[2][0])
 
 

@@ -105,6 +105,7 @@ CHOICES: dict[str, tuple[Any, ...]] = {
     "refuse_predicted_failure": (False, True),
     "held_release": (False, True),
     "copy_consumption": ("predicted", "granted", "floored", "net"),
+    "held_room": ("copy", "grant"),
     "imagined_routing": ("own_server", "fill", "relative"),
     "reference_grant": ("q_mean", "levels"),
 }
@@ -348,6 +349,7 @@ class AIFAgent(Agent):
         refuse_predicted_failure=BOOLEAN,
         held_release=BOOLEAN,
         copy_consumption=Range(choices=CHOICES["copy_consumption"]),
+        held_room=Range(choices=CHOICES["held_room"]),
         imagined_routing=Range(choices=CHOICES["imagined_routing"]),
         price_discount=Range(0.0, 1.0),
         reference_grant=Range(choices=CHOICES["reference_grant"]),

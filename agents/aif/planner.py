@@ -136,6 +136,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -221,6 +222,9 @@ class PlannerConfig:
         shares, what an admitted task reserves), ``"floored"`` (``dS_b``, but at least the
         grant less the releases expected in one arrival gap) or ``"net"`` (``dS_b`` as the
         stream's net change: no turnover, no held room; module docstring).
+    :param held_room: ``held_release``: what one copy takes of the room earlier tasks give
+        back: ``"copy"`` (what it takes by ``copy_consumption``) or ``"grant"`` (its shares,
+        what an admitted copy reserves; :meth:`CEMPlanner.held_places`).
     :param imagined_routing: where the imagined future tasks go: ``"own_server"`` (the H - 1
         copies all on the candidate's server), ``"relative"`` (the same, each server's r2
         divided by its copies at its best reference level) or ``"fill"`` (the tasks left fill
@@ -259,6 +263,7 @@ class PlannerConfig:
     refuse_predicted_failure: bool
     held_release: bool
     copy_consumption: str
+    held_room: str
     imagined_routing: str
     price_discount: float
     reference_grant: str
@@ -296,6 +301,31 @@ class Decision:
     place_price: np.ndarray | None = None
     fill_value: np.ndarray | None = None
     reference_throughput: np.ndarray | None = None
+
+
+class Prediction(NamedTuple):
+    """The model's predictions for the current task under J candidates (B members).
+
+    :param mean: ``[B, T, J]`` normalised target means (dC, dW, dM, L, P, hold).
+    :param variance: ``[B, T, J]`` their variances.
+    :param p: ``[B, J]`` completion probability.
+    :param raw: ``[B, T, J]`` the means in their units (shares, s, pass@100, s).
+    :param at_once: ``[B, J]`` copies the server holds at once after the task.
+    :param hold: ``[B, J]`` how long the task holds its grant, s (floored at
+        ``min_latency_s``).
+    :param logit: ``[B, J]`` completion logit.
+    :param per_copy: ``[B, 3, J]`` what one imagined copy takes of the server's C, W, M
+        (:meth:`CEMPlanner.per_copy`).
+    """
+
+    mean: np.ndarray
+    variance: np.ndarray
+    p: np.ndarray
+    raw: np.ndarray
+    at_once: np.ndarray
+    hold: np.ndarray
+    logit: np.ndarray
+    per_copy: np.ndarray
 
 
 def silu(x: np.ndarray) -> np.ndarray:
@@ -432,16 +462,8 @@ class CEMPlanner:
             h = silu(weight @ h + bias)
         return h
 
-    def predict(
-        self, decision: Decision, server: np.ndarray, share: np.ndarray
-    ) -> tuple[np.ndarray, ...]:
-        """The model's predictions for the current task under each candidate.
-
-        :return: (normalised means ``[B, T, J]``, variances ``[B, T, J]``, completion
-            probability ``[B, J]``, raw predictions ``[B, T, J]`` (dC, dW, dM, L s, P, hold s),
-            copies at once ``[B, J]`` (after the task), hold ``[B, J]`` s, completion logit
-            ``[B, J]``).
-        """
+    def predict(self, decision: Decision, server: np.ndarray, share: np.ndarray) -> Prediction:
+        """The model's predictions for the current task under each candidate."""
         net, cfg = self.net, self.config
         fixed = net.w_share @ np.ascontiguousarray(share_features(share).T)
         fixed += decision.context_term[:, :, server]
@@ -457,9 +479,10 @@ class CEMPlanner:
         logit = out[:, -1]  # [B, J] completion logit of the current task
         p = 1.0 / (1.0 + np.exp(-logit))
         raw = mean * net.target_std + net.target_mean
-        at_once = self.copies_at_once(fixed, remaining, share, need, raw, logit)
         hold = np.maximum(raw[:, HOLD], cfg.min_latency_s)
-        return mean, np.exp(logvar), p, raw, at_once, hold, logit
+        per_copy = self.per_copy(share, raw, hold, remaining)
+        at_once = self.copies_at_once(fixed, remaining, share, need, per_copy, logit)
+        return Prediction(mean, np.exp(logvar), p, raw, at_once, hold, logit, per_copy)
 
     def task_value(self, p: np.ndarray, raw: np.ndarray) -> np.ndarray:
         """Eq. 11 per member ``[B, J]`` of ``p`` expected completions at the predicted latency
@@ -481,10 +504,11 @@ class CEMPlanner:
         :return: (r ``[J]``, r1 ``[J]``, r2 ``[J]``).
         """
         cfg = self.config
-        mean, variance, p, raw, at_once, hold, _ = self.predict(decision, server, share)
-        r1 = outcome_information_gain(mean, variance, p)
+        pred = self.predict(decision, server, share)
+        p, raw = pred.p, pred.raw
+        r1 = outcome_information_gain(pred.mean, pred.variance, p)
         if cfg.imagined_routing != "fill":
-            copies = self.own_copies(decision, server, share, raw, at_once, hold)
+            copies = self.own_copies(decision, server, share, pred)
             throughput = self.task_value(p * (1.0 + copies), raw)  # [B, J]
             if cfg.imagined_routing == "relative":
                 assert decision.reference_throughput is not None
@@ -494,7 +518,7 @@ class CEMPlanner:
                 # Where the members disagree (a grant unlike those trained on), trust less.
                 r2 = r2 - cfg.value_pessimism * throughput.std(0)
         else:
-            cost = self.opportunity_cost(decision, server, at_once, hold, p)
+            cost = self.opportunity_cost(decision, server, pred.at_once, pred.hold, p)
             assert decision.fill_value is not None
             value = self.task_value(p, raw)
             r2 = (decision.fill_value[:, None] + value - cost).mean(0)
@@ -502,17 +526,12 @@ class CEMPlanner:
         return np.nan_to_num(r, nan=-math.inf), r1, r2
 
     def own_copies(
-        self,
-        decision: Decision,
-        server: np.ndarray,
-        share: np.ndarray,
-        raw: np.ndarray,
-        at_once: np.ndarray,
-        hold: np.ndarray,
+        self, decision: Decision, server: np.ndarray, share: np.ndarray, pred: Prediction
     ) -> np.ndarray:
         """``n_b`` ``[B, J]``: how many of the H - 1 copies complete on the candidate's server
         (module docstring; ``"own_server"`` and ``"relative"`` routing)."""
         cfg, horizon = self.config, self.config.horizon
+        at_once, hold = pred.at_once, pred.hold
         if cfg.copy_consumption == "net":
             # dS_b is net of the releases between arrivals: the copies' trajectory is the
             # stream's own, so releases are counted there and only there.
@@ -521,7 +540,7 @@ class CEMPlanner:
         turnover = np.maximum(1.0, (horizon - 1) * self.net.mean_gap_s / hold)
         places = at_once
         if cfg.held_release:
-            places = at_once + self.held_places(decision, server, share, raw, hold)
+            places = at_once + self.held_places(decision, server, share, pred)
         return np.minimum(np.minimum(places * turnover, horizon - 1.0), decision.max_copies)
 
     def with_reference_throughput(self, decision: Decision) -> Decision:
@@ -533,33 +552,33 @@ class CEMPlanner:
         servers = np.repeat(np.arange(n), n_levels)
         logit = np.log(REFERENCE_LEVELS / (1.0 - REFERENCE_LEVELS))
         share = self.shares(decision, servers, np.tile(logit[:, None], (n, 3)))
-        _, _, p, raw, at_once, hold, _ = self.predict(decision, servers, share)
-        copies = self.own_copies(decision, servers, share, raw, at_once, hold)
-        throughput = self.task_value(p * (1.0 + copies), raw)
+        pred = self.predict(decision, servers, share)
+        copies = self.own_copies(decision, servers, share, pred)
+        throughput = self.task_value(pred.p * (1.0 + copies), pred.raw)
         best = throughput.mean(0).reshape(n, n_levels).argmax(1) + np.arange(n) * n_levels
         return dataclasses.replace(decision, reference_throughput=1.0 + copies[:, best])
 
     def held_places(
-        self,
-        decision: Decision,
-        server: np.ndarray,
-        share: np.ndarray,
-        raw: np.ndarray,
-        hold: np.ndarray,
+        self, decision: Decision, server: np.ndarray, share: np.ndarray, pred: Prediction
     ) -> np.ndarray:
         """``held_release``: the places ``[B, J]`` that earlier tasks' grants on the
         candidate's server give back within the horizon.
 
         What they hold, ``1 - R_j`` per resource, is room for ``(1 - R_j) / |dS_b|`` copies
-        of the candidate's request (the resource that binds first). Their release times are
-        unknown: taken as spread evenly over one hold (their ages uniform, as in a steady
-        stream), so a fraction ``min(1, (H - 1) g / hold_b)`` comes back within the horizon
-        (little under a burst: the paper's 100 tasks in 1 s give 0.3 s against holds of ~9 s).
+        of the candidate's request (the resource that binds first; ``held_room: copy``, ``dS_b``
+        as :meth:`per_copy` counts it) or for ``(1 - R_j) / share`` (``held_room: grant``:
+        what an admitted copy reserves; the releases are counted here, so not netted again).
+        Their release times are unknown: taken as spread evenly over one hold (their ages
+        uniform, as in a steady stream), so a fraction ``min(1, (H - 1) g / hold_b)`` comes
+        back within the horizon (little under a burst: the paper's 100 tasks in 1 s give
+        0.3 s against holds of ~9 s).
         """
         window_s = (self.config.horizon - 1) * self.net.mean_gap_s
-        back = np.minimum(1.0, window_s / hold)  # [B, J]
+        back = np.minimum(1.0, window_s / pred.hold)  # [B, J]
         held = (1.0 - decision.remaining[server]).T  # [3, J]
-        per_copy = self.per_copy(share, raw, decision.remaining[server])  # [B, 3, J]
+        per_copy = pred.per_copy  # [B, 3, J]
+        if self.config.held_room == "grant":
+            per_copy = np.broadcast_to(share.T[None], per_copy.shape)
         with np.errstate(divide="ignore", invalid="ignore"):  # 0 / 0: masked out below
             room = np.where(per_copy > PER_COPY_FLOOR, held / per_copy, np.inf).min(1)
         return back * np.where(np.isfinite(room), room, 0.0)
@@ -603,9 +622,9 @@ class CEMPlanner:
         else:
             n_levels, servers, z = 1, np.arange(n), mu
         share = self.shares(decision, servers, z)
-        _, _, p, raw, at_once, hold, logit_p = self.predict(decision, servers, share)
-        value = self.task_value(p, raw)
-        places = at_once + (logit_p >= 0.0)  # the reference task's own place counts
+        pred = self.predict(decision, servers, share)
+        value, hold = self.task_value(pred.p, pred.raw), pred.hold
+        places = pred.at_once + (pred.logit >= 0.0)  # the reference task's own place counts
         if n_levels > 1:
             best = (value * places).mean(0).reshape(n, n_levels).argmax(1)
             pick = best + np.arange(n) * n_levels
@@ -621,20 +640,22 @@ class CEMPlanner:
             fill_value=fill_value,
         )
 
-    def per_copy(self, share: np.ndarray, raw: np.ndarray, remaining: np.ndarray) -> np.ndarray:
+    def per_copy(
+        self, share: np.ndarray, raw: np.ndarray, hold: np.ndarray, remaining: np.ndarray
+    ) -> np.ndarray:
         """What one imagined copy takes of its server's C, W, M, ``[B, 3, J]`` (>= 0):
         ``copy_consumption`` ``"predicted"``, the model's state change ``-min(dS_b, 0)``;
         ``"granted"``, the candidate's shares ``share`` ``[J, 3]`` (every member alike);
         ``"floored"``, the prediction but at least the grant less what the server's held
         resources ``1 - R_j`` (``remaining`` ``[J, 3]``) give back in one arrival gap,
-        ``(1 - R_j) g / hold_b``: an admitted task reserves its whole grant, so between two
-        arrivals the server can lose less only by releases (under a burst, none)."""
+        ``(1 - R_j) g / hold_b`` (``hold`` ``[B, J]`` s, floored): an admitted task reserves
+        its whole grant, so between two arrivals the server can lose less only by releases
+        (under a burst, none)."""
         mode = self.config.copy_consumption
         if mode == "granted":
             return np.broadcast_to(share.T[None], raw[:, STATE_DIMS].shape)
         predicted = -np.minimum(raw[:, STATE_DIMS], 0.0)
         if mode == "floored":
-            hold = np.maximum(raw[:, HOLD], self.config.min_latency_s)  # [B, J]
             released = (1.0 - remaining).T[None] * (self.net.mean_gap_s / hold)[:, None, :]
             predicted = np.maximum(predicted, share.T[None] - released)
         return predicted
@@ -645,7 +666,7 @@ class CEMPlanner:
         remaining: np.ndarray,
         share: np.ndarray,
         need: np.ndarray,
-        raw: np.ndarray,
+        per_copy: np.ndarray,
         logit: np.ndarray,
     ) -> np.ndarray:
         """``c_b``: how many copies of the candidate's request member b predicts its server
@@ -661,7 +682,7 @@ class CEMPlanner:
         b, j = logit.shape
         lo, hi = np.ones((b, j)), np.full((b, j), float(horizon + 1))
         logit_lo, logit_hi = logit, np.full((b, j), -1.0)  # hi = H + 1 is never evaluated
-        consumed = -self.per_copy(share, raw, remaining).transpose(0, 2, 1)  # [B, J, 3], <= 0
+        consumed = -per_copy.transpose(0, 2, 1)  # [B, J, 3], <= 0 (:meth:`per_copy`)
         w_logit, b_logit = net.w_head[:, -1:], net.b_head[:, -1]  # [B, 1, H], [B, 1]
         for _ in range(self.bisection_steps):
             k = (lo + hi) / 2
@@ -775,11 +796,11 @@ class CEMPlanner:
         if cfg.refuse_predicted_failure:
             # A task admitted to fail holds its grant until its deadline; refused, it holds
             # nothing (the reference heuristics' rule, agents/heuristics.py).
-            p = float(self.predict(decision, chosen, shares)[2].mean())
+            p = float(self.predict(decision, chosen, shares).p.mean())
             diagnostics["p"] = p
             if p < 0.5:
                 shares = np.zeros_like(shares)
         return int(best_server), shares[0].astype(np.float32), diagnostics
 
 
-__all__ = ["CEMPlanner", "Decision", "PlannerConfig", "fill_places"]
+__all__ = ["CEMPlanner", "Decision", "PlannerConfig", "Prediction", "fill_places"]

@@ -656,6 +656,29 @@ def test_held_release_adds_the_room_earlier_tasks_free_within_the_horizon(gap_s:
     assert with_held > without
 
 
+def test_held_room_by_grant_counts_the_room_in_the_shares_a_copy_reserves() -> None:
+    """Earlier tasks hold 0.65 of memory (and all of compute and bandwidth); at arrivals 0.1 s
+    apart with holds of 4 s, 1.5 / 4 of it is back within the 15 copies' span. A request of
+    0.2 memory: ``held_room: copy`` makes room for 0.65 / 0.1 copies (the model's 0.1 a task),
+    ``grant`` for 0.65 / 0.2 (what each copy reserves; compute at 0.05 binds later, 1 / 0.05).
+    A request of the 0.1 the model predicts counts alike."""
+    config = planner_config(horizon=16, expl_scale=0.0)
+    by_copy = dataclasses.replace(config, held_release=True)
+    by_grant = dataclasses.replace(by_copy, held_room="grant")
+    model = memory_model(4.0, 0.1)
+    without = copies_of(CEMPlanner(model, config, 100), 0.2)
+    back = 1.5 / 4.0
+    assert copies_of(CEMPlanner(model, by_copy, 100), 0.2) == pytest.approx(
+        without + 0.65 / 0.1 * back, rel=1e-6
+    )
+    assert copies_of(CEMPlanner(model, by_grant, 100), 0.2) == pytest.approx(
+        without + 0.65 / 0.2 * back, rel=1e-6
+    )
+    assert copies_of(CEMPlanner(model, by_grant, 100), 0.1) == pytest.approx(
+        copies_of(CEMPlanner(model, by_copy, 100), 0.1), rel=1e-9
+    )
+
+
 def test_relative_routing_compares_servers_by_the_task_and_prices_grants_within_one() -> None:
     """Two servers of equal value (eq. 11: 1/4 s + 0.2), one with 0.15 of memory left, one
     with 0.95. ``own_server`` prefers the empty one (its copies fit); ``relative`` divides
