@@ -105,7 +105,7 @@ CHOICES: dict[str, tuple[Any, ...]] = {
     "refuse_predicted_failure": (False, True),
     "held_release": (False, True),
     "copy_consumption": ("predicted", "granted", "floored", "net"),
-    "held_room": ("copy", "grant"),
+    "held_room": ("copy", "grant", "grant_unless_slots_full"),
     "imagined_routing": ("own_server", "fill", "relative"),
     "reference_grant": ("q_mean", "levels"),
 }

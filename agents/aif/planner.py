@@ -224,7 +224,8 @@ class PlannerConfig:
         stream's net change: no turnover, no held room; module docstring).
     :param held_room: ``held_release``: what one copy takes of the room earlier tasks give
         back: ``"copy"`` (what it takes by ``copy_consumption``) or ``"grant"`` (its shares,
-        what an admitted copy reserves; :meth:`CEMPlanner.held_places`).
+        what an admitted copy reserves) or ``"grant_unless_slots_full"`` (the grant, but
+        ``"copy"`` on a server whose compute slots are all busy; :meth:`CEMPlanner.held_places`).
     :param imagined_routing: where the imagined future tasks go: ``"own_server"`` (the H - 1
         copies all on the candidate's server), ``"relative"`` (the same, each server's r2
         divided by its copies at its best reference level) or ``"fill"`` (the tasks left fill
@@ -283,6 +284,8 @@ class Decision:
     :param remaining: ``[N, 3]`` remaining compute, bandwidth, memory fractions.
     :param need: ``[N]`` the task's memory need as a share of each server.
     :param max_copies: copies that can still arrive this episode (tasks left - 1).
+    :param slots_full: ``[N]`` whether every compute slot of the server is busy (the task
+        would wait for one: the observation's ``wait`` block is above 0).
     :param server_places: ``[B, N]`` (``"fill"`` routing) how many tasks each server holds at
         once at its reference grant (``reference_grant``), per member.
     :param server_hold: ``[B, N]`` (``"fill"`` routing) how long each holds its grant, s.
@@ -296,6 +299,7 @@ class Decision:
     remaining: np.ndarray
     need: np.ndarray
     max_copies: float
+    slots_full: np.ndarray | None = None
     server_places: np.ndarray | None = None
     server_hold: np.ndarray | None = None
     place_price: np.ndarray | None = None
@@ -443,6 +447,7 @@ class CEMPlanner:
             remaining=layout.remaining(obs),
             need=layout.block(obs, "memory_need"),
             max_copies=float(max(tasks_left - 1, 0)),
+            slots_full=layout.block(obs, "wait") > 0.0,
         )
         if self.config.imagined_routing == "relative":
             return self.with_reference_throughput(decision)
@@ -567,7 +572,9 @@ class CEMPlanner:
         What they hold, ``1 - R_j`` per resource, is room for ``(1 - R_j) / |dS_b|`` copies
         of the candidate's request (the resource that binds first; ``held_room: copy``, ``dS_b``
         as :meth:`per_copy` counts it) or for ``(1 - R_j) / share`` (``held_room: grant``:
-        what an admitted copy reserves; the releases are counted here, so not netted again).
+        what an admitted copy reserves; the releases are counted here, so not netted again;
+        ``grant_unless_slots_full``: by the grant, but as ``copy`` on a server whose compute
+        slots are all busy, where slots bind rather than shares).
         Their release times are unknown: taken as spread evenly over one hold (their ages
         uniform, as in a steady stream), so a fraction ``min(1, (H - 1) g / hold_b)`` comes
         back within the horizon (little under a burst: the paper's 100 tasks in 1 s give
@@ -577,8 +584,12 @@ class CEMPlanner:
         back = np.minimum(1.0, window_s / pred.hold)  # [B, J]
         held = (1.0 - decision.remaining[server]).T  # [3, J]
         per_copy = pred.per_copy  # [B, 3, J]
-        if self.config.held_room == "grant":
-            per_copy = np.broadcast_to(share.T[None], per_copy.shape)
+        if self.config.held_room != "copy":
+            by_grant: bool | np.ndarray = True
+            if self.config.held_room == "grant_unless_slots_full":
+                assert decision.slots_full is not None
+                by_grant = ~decision.slots_full[server][None, None, :]  # [1, 1, J]
+            per_copy = np.where(by_grant, share.T[None], per_copy)
         with np.errstate(divide="ignore", invalid="ignore"):  # 0 / 0: masked out below
             room = np.where(per_copy > PER_COPY_FLOOR, held / per_copy, np.inf).min(1)
         return back * np.where(np.isfinite(room), room, 0.0)

@@ -679,6 +679,28 @@ def test_held_room_by_grant_counts_the_room_in_the_shares_a_copy_reserves() -> N
     )
 
 
+def test_held_room_by_grant_unless_slots_full_counts_by_the_copy_where_a_task_would_wait() -> None:
+    """``grant_unless_slots_full`` counts the held room by the grant on a server with a free
+    compute slot (the observation's wait is 0) and by the copy's consumption where every slot
+    is busy (wait > 0: slots, not shares, bind there)."""
+    config = planner_config(horizon=16, expl_scale=0.0, held_release=True)
+    model = memory_model(4.0, 0.1)
+    scores = {}
+    for room in ("copy", "grant", "grant_unless_slots_full"):
+        planner = CEMPlanner(model, dataclasses.replace(config, held_room=room), 100)
+        for wait in (0.0, 0.2):
+            obs = np.zeros(LAYOUT.size)
+            obs[LAYOUT.block_slice("memory")] = 0.35
+            obs[LAYOUT.block_slice("wait")] = wait
+            obs[LAYOUT.task_index("tasks_left")] = 1.0
+            share = np.array([[0.05, 0.05, 0.2]])
+            scores[room, wait] = planner.score(planner.decision(obs), np.array([1]), share)[2][0]
+    assert scores["copy", 0.0] > scores["grant", 0.0]
+    assert scores["copy", 0.2] > scores["grant", 0.2]
+    assert scores["grant_unless_slots_full", 0.0] == scores["grant", 0.0]
+    assert scores["grant_unless_slots_full", 0.2] == scores["copy", 0.2]
+
+
 def test_relative_routing_compares_servers_by_the_task_and_prices_grants_within_one() -> None:
     """Two servers of equal value (eq. 11: 1/4 s + 0.2), one with 0.15 of memory left, one
     with 0.95. ``own_server`` prefers the empty one (its copies fit); ``relative`` divides
