@@ -299,7 +299,7 @@ class Decision:
     remaining: np.ndarray
     need: np.ndarray
     max_copies: float
-    slots_full: np.ndarray | None = None
+    slots_full: np.ndarray
     server_places: np.ndarray | None = None
     server_hold: np.ndarray | None = None
     place_price: np.ndarray | None = None
@@ -587,7 +587,6 @@ class CEMPlanner:
         if self.config.held_room != "copy":
             by_grant: bool | np.ndarray = True
             if self.config.held_room == "grant_unless_slots_full":
-                assert decision.slots_full is not None
                 by_grant = ~decision.slots_full[server][None, None, :]  # [1, 1, J]
             per_copy = np.where(by_grant, share.T[None], per_copy)
         with np.errstate(divide="ignore", invalid="ignore"):  # 0 / 0: masked out below

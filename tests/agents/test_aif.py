@@ -555,9 +555,10 @@ def memory_model(hold_s: float, mean_gap_s: float) -> EnsembleModel:
     return model
 
 
-def copies_of(planner: CEMPlanner, memory_share: float) -> float:
+def copies_of(planner: CEMPlanner, memory_share: float, wait: float = 0.0) -> float:
     obs = np.zeros(LAYOUT.size)
     obs[LAYOUT.block_slice("memory")] = 0.35  # remaining memory of every server
+    obs[LAYOUT.block_slice("wait")] = wait  # > 0: every compute slot busy
     obs[LAYOUT.task_index("tasks_left")] = 1.0
     share = np.array([[0.05, 0.05, memory_share]])
     _, _, r2 = planner.score(planner.decision(obs), np.array([1]), share)
@@ -685,20 +686,15 @@ def test_held_room_by_grant_unless_slots_full_counts_by_the_copy_where_a_task_wo
     is busy (wait > 0: slots, not shares, bind there)."""
     config = planner_config(horizon=16, expl_scale=0.0, held_release=True)
     model = memory_model(4.0, 0.1)
-    scores = {}
+    copies = {}
     for room in ("copy", "grant", "grant_unless_slots_full"):
         planner = CEMPlanner(model, dataclasses.replace(config, held_room=room), 100)
         for wait in (0.0, 0.2):
-            obs = np.zeros(LAYOUT.size)
-            obs[LAYOUT.block_slice("memory")] = 0.35
-            obs[LAYOUT.block_slice("wait")] = wait
-            obs[LAYOUT.task_index("tasks_left")] = 1.0
-            share = np.array([[0.05, 0.05, 0.2]])
-            scores[room, wait] = planner.score(planner.decision(obs), np.array([1]), share)[2][0]
-    assert scores["copy", 0.0] > scores["grant", 0.0]
-    assert scores["copy", 0.2] > scores["grant", 0.2]
-    assert scores["grant_unless_slots_full", 0.0] == scores["grant", 0.0]
-    assert scores["grant_unless_slots_full", 0.2] == scores["copy", 0.2]
+            copies[room, wait] = copies_of(planner, 0.2, wait)
+    assert copies["copy", 0.0] > copies["grant", 0.0]
+    assert copies["copy", 0.2] > copies["grant", 0.2]
+    assert copies["grant_unless_slots_full", 0.0] == copies["grant", 0.0]
+    assert copies["grant_unless_slots_full", 0.2] == copies["copy", 0.2]
 
 
 def test_relative_routing_compares_servers_by_the_task_and_prices_grants_within_one() -> None:
