@@ -1,7 +1,8 @@
 """How well and how fast the AIF agent learns a scenario (default: the paper's, t_max 15 s).
 
 Usage: ``python -m benchmarks.aif_quality [--scenario paper|poisson|azure|humaneval]
-[--seeds 5] [--episodes 60] [--bound-levels 24 --bound-ratio 1.2] [--set key=value ...]``.
+[--seeds 5] [--episodes 60] [--bound-levels 24 --bound-ratio 1.2] [--set key=value ...]
+[--out results/aif_quality.csv]``.
 
 Scenarios: ``paper`` (burst arrivals), ``poisson`` (the paper's with
 ``workload={"arrival": "poisson"}``), ``azure`` (``azure_a100_3090``: trace-timed arrivals,
@@ -17,24 +18,32 @@ module exists, else a capacity-aware greedy (an edge with memory left, a 0.05 sh
 bandwidth, exactly the memory need; sum reward ~33 on this scenario). Printed: the sum reward
 and fraction per episode and seed, the first episode from which the fraction stays >= the
 threshold (target: 0.98 by episode 50), seconds per episode (acting + refit, wall and CPU:
-the machine may be shared) and the heuristics' fractions on the same episodes.
+the machine may be shared) and the heuristics' fractions on the same episodes. With
+``--out FILE`` the same figures are written (atomically): ``FILE`` has one row per AIF seed,
+one for the mean curve over seeds and one per heuristic, with the machine and the command;
+``FILE`` with ``_curve`` before its suffix has every episode's sum reward and fraction.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import io
 import math
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 import yaml
 
 from agents.base import evaluate_episode, make_agent
 from benchmarks.config import agent_names
+from benchmarks.speed import machine
+from benchmarks.store import atomic_write_text
 from cloudedge import CloudEdgeEnv
 from cloudedge.observation import ObservationLayout
 
@@ -167,6 +176,61 @@ def heuristic_fractions(
     return out
 
 
+def write_figures(
+    args: argparse.Namespace, runs: list[dict[str, Any]], mean_curve: list[float],
+    heuristics: dict[str, float], reference: str, command: str,
+) -> None:  # fmt: skip
+    """Write the printed figures to ``args.out`` and every episode to its ``_curve`` file."""
+    tail = min(10, args.episodes)
+    common = {"scenario": args.scenario, "episodes": args.episodes, "threshold": args.threshold,
+              "reference": reference, "overrides": " ".join(args.set)}  # fmt: skip
+
+    def row(agent: str, seed: str, fractions: list[float], **timing: float) -> dict[str, Any]:
+        return {
+            **common, "agent": agent, "seed": seed,
+            "first_episode_staying": stays_from(fractions, args.threshold) if fractions else None,
+            "last_mean_fraction": float(np.mean(fractions[-tail:])) if fractions else None,
+            "last_min_fraction": float(np.min(fractions[-tail:])) if fractions else None,
+            "mean_fraction": float(np.mean(fractions)) if fractions else None,
+            "wall_s_per_episode": timing.get("wall"), "cpu_s_per_episode": timing.get("cpu"),
+            "refit_s_per_episode": timing.get("refit"),
+        }  # fmt: skip
+
+    rows = [
+        row("aif", str(seed), run["fractions"], wall=run["seconds_per_episode"],
+            cpu=run["cpu_seconds_per_episode"], refit=run["fit_seconds_per_episode"])
+        for seed, run in enumerate(runs, start=args.first_seed)
+    ]  # fmt: skip
+    rows.append(
+        row("aif", "mean", mean_curve,
+            wall=float(np.mean([r["seconds_per_episode"] for r in runs])),
+            cpu=float(np.mean([r["cpu_seconds_per_episode"] for r in runs])),
+            refit=float(np.mean([r["fit_seconds_per_episode"] for r in runs])))
+    )  # fmt: skip
+    for name, fraction in heuristics.items():
+        rows.append({**row(name, "all", []), "mean_fraction": fraction})
+    host = machine()
+    summary = pd.DataFrame([{**r, **host, "command": command} for r in rows])
+    summary["first_episode_staying"] = summary["first_episode_staying"].astype("Int64")
+    curve = pd.DataFrame([
+        {"scenario": args.scenario, "seed": seed, "episode": i, "env_seed": env_seed,
+         "sum_reward": reward, "reference_sum_reward": ref, "fraction": fraction}
+        for seed, run in enumerate(runs, start=args.first_seed)
+        for i, (env_seed, reward, ref, fraction) in enumerate(
+            zip(run["env_seeds"], run["rewards"], run["reference"], run["fractions"], strict=True))
+    ])  # fmt: skip
+    for frame, path in ((summary, args.out), (curve, curve_path(args.out))):
+        buffer = io.StringIO()
+        frame.to_csv(buffer, index=False)
+        atomic_write_text(path, buffer.getvalue())
+    print(f"wrote {args.out} and {curve_path(args.out)}")
+
+
+def curve_path(out: Path) -> Path:
+    """Where :func:`write_figures` puts the per-episode rows beside ``out``."""
+    return out.with_name(f"{out.stem}_curve{out.suffix}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
@@ -177,6 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bound-levels", type=int, default=24, help="compute levels (bound.py)")
     parser.add_argument("--bound-ratio", type=float, default=1.2, help="ratio between levels")
     parser.add_argument("--reference", choices=("auto", "bound", "greedy"), default="auto")
+    parser.add_argument("--out", type=Path, default=None, help="write the figures to this CSV")
     parser.add_argument(
         "--set",
         nargs="*",
@@ -257,6 +322,9 @@ def main(argv: list[str] | None = None) -> int:
         f"mean reference sum reward: {np.mean(refs):.2f}; wall time "
         f"{time.perf_counter() - start:.0f} s"
     )
+    if args.out is not None:
+        command = "python -m benchmarks.aif_quality " + " ".join(argv or sys.argv[1:])
+        write_figures(args, runs, mean_curve, heur, kind, command.strip())
     return 0 if all(math.isfinite(f) for r in runs for f in r["fractions"]) else 1
 
 
