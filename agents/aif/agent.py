@@ -40,11 +40,11 @@ from agents.base import (
     BOOLEAN,
     NON_NEGATIVE,
     POSITIVE,
-    POSITIVE_INT,
     Action,
     Agent,
     Capabilities,
     EpisodeCallback,
+    HyperparameterError,
     Range,
     ranges,
 )
@@ -55,79 +55,70 @@ from cloudedge.observation import ObservationLayout
 #: The one source of the agent's defaults (values and the reason for each).
 DEFAULTS_FILE = Path(__file__).resolve().parents[2] / "conf" / "agent" / "aif.yaml"
 
-#: Allowed range of every numeric hyperparameter: (low, high, low included, high included).
-RANGES: dict[str, tuple[float, float, bool, bool]] = {
-    "n_members": (1, 100, True, True),
-    "n_hidden": (1, 4096, True, True),
-    "n_layers": (1, 8, True, True),
-    "min_logvar": (-20.0, 20.0, True, True),
-    "max_logvar": (-20.0, 20.0, True, True),
-    "margin_scale": (0.0, 1.0, False, True),
-    "learning_rate": (0.0, 1.0, False, True),
-    "adam_eps": (0.0, 1.0, False, True),
-    "batch_size": (1, 1_000_000, True, True),
-    "n_train_epochs": (1, 1_000_000, True, True),
-    "max_train_steps": (1, 10_000_000, True, True),
-    "grad_clip": (0.0, math.inf, False, False),
-    "seed_episodes": (0, 1_000_000, True, True),
-    "buffer_size": (1, 100_000_000, True, True),
-    "n_iterations": (1, 100, True, True),
-    "n_candidates": (1, 100_000, True, True),
-    "n_elites": (1, 100_000, True, True),
-    "horizon": (1, 1024, True, True),
-    "expl_scale": (0.0, math.inf, True, False),
-    "init_share": (0.0, 1.0, False, False),
-    "init_logit_std": (0.0, 100.0, False, True),
-    "min_logit_std": (0.0, 100.0, False, True),
-    "server_smoothing": (0.0, math.inf, False, False),
-    "min_latency_s": (0.0, math.inf, False, False),
-    "warm_logit_std": (0.0, 100.0, False, True),
-    "price_discount": (0.0, 1.0, True, True),
-    "feasible_margin": (0.0, 1.0, True, False),
-    "feasible_min_share": (0.0, 1.0, True, False),
-    "value_pessimism": (0.0, math.inf, True, False),
-}
-INTEGERS = {
-    "n_members", "n_hidden", "n_layers", "batch_size", "n_train_epochs", "max_train_steps",
-    "seed_episodes", "buffer_size", "n_iterations", "n_candidates", "n_elites", "horizon",
-}  # fmt: skip
-CHOICES: dict[str, tuple[Any, ...]] = {
-    "seed_actions": ("prior", "uniform"),
-    "reinit_each_episode": (False, True),
-    "keep_elites": (False, True),
-    "warm_start": (False, True),
-    "memory_floor": (False, True),
-    "bandwidth_follows_compute": (False, True),
-    "grant_within_remaining": (False, True),
-    "refit_to_grants": (False, True),
-    "feasible_candidates": (False, True),
-    "feasible_scope": ("all", "stranded"),
-    "refuse_predicted_failure": (False, True),
-    "held_release": (False, True),
-    "copy_consumption": ("predicted", "granted", "floored", "net"),
-    "held_room": ("copy", "grant", "grant_unless_slots_full"),
-    "imagined_routing": ("own_server", "fill", "relative"),
-    "reference_grant": ("q_mean", "levels"),
-}
+#: Allowed values of every hyperparameter: the one declaration, read by the harness
+#: (``AIFAgent.hyperparameters``, checked by ``make_agent`` before any work) and by
+#: :meth:`AIFConfig.from_params` (checked at construction, whoever builds the agent).
+HYPERPARAMETERS: Mapping[str, Range] = ranges(
+    # Generative model.
+    n_members=Range(1, 100, integer=True),
+    n_hidden=Range(1, 4096, integer=True),
+    n_layers=Range(1, 8, integer=True),
+    min_logvar=Range(-20.0, 0.0),
+    max_logvar=Range(-20.0, 5.0),
+    margin_scale=Range(0.0, 1.0, low_open=True),
+    # Refit after every episode.
+    learning_rate=Range(0.0, 1.0, low_open=True),
+    adam_eps=Range(0.0, 1.0, low_open=True),
+    batch_size=Range(1, 1_000_000, integer=True),
+    n_train_epochs=Range(1, 1_000_000, integer=True),
+    max_train_steps=Range(1, 10_000_000, integer=True),
+    grad_clip=POSITIVE,
+    reinit_each_episode=BOOLEAN,
+    # Loop.
+    seed_episodes=Range(0, 1_000_000, integer=True),
+    seed_actions=Range(choices=("prior", "uniform")),
+    buffer_size=Range(1, 100_000_000, integer=True),
+    # Planner (PlannerConfig).
+    n_iterations=Range(1, 100, integer=True),
+    n_candidates=Range(1, 100_000, integer=True),
+    n_elites=Range(1, 100_000, integer=True),
+    keep_elites=BOOLEAN,
+    warm_start=BOOLEAN,
+    warm_logit_std=Range(0.0, 100.0, low_open=True),
+    memory_floor=BOOLEAN,
+    bandwidth_follows_compute=BOOLEAN,
+    grant_within_remaining=BOOLEAN,
+    refit_to_grants=BOOLEAN,
+    feasible_candidates=BOOLEAN,
+    feasible_margin=Range(0.0, 1.0, high_open=True),
+    feasible_scope=Range(choices=("all", "stranded")),
+    feasible_min_share=Range(0.0, 1.0, high_open=True),
+    value_pessimism=NON_NEGATIVE,
+    refuse_predicted_failure=BOOLEAN,
+    held_release=BOOLEAN,
+    copy_consumption=Range(choices=("predicted", "granted", "floored", "net")),
+    held_room=Range(choices=("copy", "grant", "grant_unless_slots_full")),
+    imagined_routing=Range(choices=("own_server", "fill", "relative")),
+    price_discount=Range(0.0, 1.0),
+    reference_grant=Range(choices=("q_mean", "levels")),
+    horizon=Range(1, 1024, integer=True),
+    expl_scale=NON_NEGATIVE,
+    init_share=Range(0.0, 1.0, low_open=True, high_open=True),
+    init_logit_std=Range(0.0, 100.0, low_open=True),
+    min_logit_std=Range(0.0, 100.0, low_open=True),
+    server_smoothing=POSITIVE,
+    min_latency_s=POSITIVE,
+)
 
 
-def check_param(name: str, value: Any) -> None:
-    """Raise a one-line ``ValueError`` naming ``agent.<name>`` and its allowed range."""
-    if name in CHOICES:
-        allowed = CHOICES[name]
-        if not any(value is c or (type(value) is type(c) and value == c) for c in allowed):
-            raise ValueError(f"agent.{name} = {value!r}: allowed {' or '.join(map(repr, allowed))}")
-        return
-    low, high, low_in, high_in = RANGES[name]
-    kind = "an integer" if name in INTEGERS else "a number"
-    span = f"{'[' if low_in else '('}{low}, {high}{']' if high_in else ')'}"
-    is_number = isinstance(value, int | float) and not isinstance(value, bool)
-    if name in INTEGERS and not isinstance(value, int):
-        is_number = False
-    if not is_number or not (
-        (low <= value if low_in else low < value) and (value <= high if high_in else value < high)
-    ):
-        raise ValueError(f"agent.{name} = {value!r}: allowed {kind} in {span}")
+def check_param(name: str, value: Any) -> Any:
+    """``value`` if :data:`HYPERPARAMETERS` allows it (an integer one as ``int``, so ``8.0``
+    from a sweep builds the same agent as ``8``), else a one-line :class:`HyperparameterError`
+    naming ``agent.<name>`` and its allowed values."""
+    allowed = HYPERPARAMETERS[name]
+    if not allowed.allows(value):
+        raise HyperparameterError(f"agent.{name} = {value!r}: allowed {allowed.describe()}")
+    return int(value) if allowed.integer else value
 
 
 @cache
@@ -184,8 +175,7 @@ class AIFConfig:
         if unknown:
             raise TypeError(f"unknown AIF hyperparameter(s): {sorted(unknown)}")
         merged.update(params or {})
-        for name, value in merged.items():
-            check_param(name, value)
+        merged = {name: check_param(name, value) for name, value in merged.items()}
         planner_names = {f.name for f in dataclasses.fields(PlannerConfig)}
         planner = PlannerConfig(**{k: v for k, v in merged.items() if k in planner_names})
         rest = {k: v for k, v in merged.items() if k not in planner_names}
@@ -316,51 +306,7 @@ class AIFAgent(Agent):
 
     name = "aif"
     capabilities = Capabilities(learns=True, paper_baseline=True, action_interface="dict")
-    hyperparameters = ranges(
-        n_members=POSITIVE_INT,
-        n_hidden=POSITIVE_INT,
-        n_layers=POSITIVE_INT,
-        min_logvar=Range(-20.0, 0.0),
-        max_logvar=Range(-20.0, 5.0),
-        margin_scale=POSITIVE,
-        learning_rate=Range(0.0, 1.0),
-        adam_eps=POSITIVE,
-        batch_size=POSITIVE_INT,
-        n_train_epochs=POSITIVE_INT,
-        max_train_steps=POSITIVE_INT,
-        grad_clip=POSITIVE,
-        reinit_each_episode=BOOLEAN,
-        seed_episodes=Range(0, integer=True),
-        seed_actions=Range(choices=CHOICES["seed_actions"]),
-        buffer_size=POSITIVE_INT,
-        n_iterations=POSITIVE_INT,
-        n_candidates=POSITIVE_INT,
-        n_elites=POSITIVE_INT,
-        keep_elites=BOOLEAN,
-        memory_floor=BOOLEAN,
-        bandwidth_follows_compute=BOOLEAN,
-        grant_within_remaining=BOOLEAN,
-        refit_to_grants=BOOLEAN,
-        feasible_candidates=BOOLEAN,
-        feasible_margin=Range(0.0, 1.0, high_open=True),
-        feasible_scope=Range(choices=CHOICES["feasible_scope"]),
-        feasible_min_share=Range(0.0, 1.0, high_open=True),
-        value_pessimism=NON_NEGATIVE,
-        refuse_predicted_failure=BOOLEAN,
-        held_release=BOOLEAN,
-        copy_consumption=Range(choices=CHOICES["copy_consumption"]),
-        held_room=Range(choices=CHOICES["held_room"]),
-        imagined_routing=Range(choices=CHOICES["imagined_routing"]),
-        price_discount=Range(0.0, 1.0),
-        reference_grant=Range(choices=CHOICES["reference_grant"]),
-        horizon=POSITIVE_INT,
-        expl_scale=NON_NEGATIVE,
-        init_share=Range(0.0, 1.0, low_open=True, high_open=True),
-        init_logit_std=POSITIVE,
-        min_logit_std=POSITIVE,
-        server_smoothing=NON_NEGATIVE,
-        min_latency_s=POSITIVE,
-    )
+    hyperparameters = HYPERPARAMETERS
 
     def __init__(self, scenario: ScenarioConfig, seed: int = 0, **params: Any) -> None:
         super().__init__(scenario, seed)

@@ -22,7 +22,7 @@ from agents.aif.info_gain import (
 )
 from agents.aif.model import N_DYNAMIC, N_SHARE, TARGETS, EnsembleModel
 from agents.aif.planner import REFERENCE_LEVELS, CEMPlanner, PlannerConfig, fill_places
-from agents.base import evaluate_episode, make_agent
+from agents.base import HyperparameterError, check_hyperparameters, evaluate_episode, make_agent
 from cloudedge import CloudEdgeEnv
 from cloudedge.metrics import rewardless_guidance
 from cloudedge.observation import ObservationLayout
@@ -158,9 +158,9 @@ def test_make_agent_builds_it_from_the_config_file_with_every_field() -> None:
     [
         ({"horizon": 0}, "agent.horizon = 0: allowed an integer in [1, 1024]"),
         ({"n_members": 2.5}, "agent.n_members"),
-        ({"init_share": 1.0}, "agent.init_share = 1.0: allowed a number in (0.0, 1.0)"),
+        ({"init_share": 1.0}, "agent.init_share = 1.0: allowed a number in (0, 1)"),
         ({"learning_rate": -1e-3}, "agent.learning_rate"),
-        ({"seed_actions": "normal"}, "agent.seed_actions = 'normal': allowed 'prior' or"),
+        ({"seed_actions": "normal"}, "agent.seed_actions = 'normal': allowed one of 'prior'"),
         ({"warm_start": 1}, "agent.warm_start"),
         ({"n_elites": 65, "n_candidates": 64}, "agent.n_elites = 65: allowed 1..n_candidates"),
         ({"min_logvar": 0.0, "max_logvar": -1.0}, "agent.min_logvar"),
@@ -172,6 +172,32 @@ def test_hyperparameters_out_of_range_fail_at_construction(
     with pytest.raises(ValueError, match=re.escape(message)) as error:
         AIFAgent(small_env().scenario, seed=0, **params)
     assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"max_logvar": 10.0}, {"min_logvar": 1.0}, {"server_smoothing": 0.0},
+     {"n_members": 101}, {"warm_logit_std": 0.0}, {"copy_consumption": "all"}],
+)  # fmt: skip
+def test_the_harness_and_the_constructor_reject_the_same_values(params: dict[str, Any]) -> None:
+    """One declaration: what make_agent's check refuses, AIFConfig refuses too (and the
+    reverse), with the same message."""
+    with pytest.raises(HyperparameterError) as by_harness:
+        check_hyperparameters(AIFAgent, params)
+    with pytest.raises(HyperparameterError) as by_constructor:
+        AIFAgent(small_env().scenario, seed=0, **params)
+    assert str(by_harness.value) == str(by_constructor.value)
+
+
+def test_every_default_is_declared_and_allowed() -> None:
+    defaults = AIFConfig.from_params().as_params()
+    assert set(defaults) == set(AIFAgent.hyperparameters)
+    check_hyperparameters(AIFAgent, defaults)
+
+
+def test_an_integer_given_as_a_whole_float_builds_the_same_agent() -> None:
+    assert AIFConfig.from_params({"horizon": 8.0}) == AIFConfig.from_params({"horizon": 8})
+    assert type(AIFConfig.from_params({"horizon": 8.0}).planner.horizon) is int
 
 
 def test_planner_settings_reach_the_planner_by_their_flat_names() -> None:
