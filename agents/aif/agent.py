@@ -34,6 +34,7 @@ import numpy as np
 import torch
 import yaml
 
+from agents.aif.elementwise import sigmoid
 from agents.aif.model import DTYPE, EnsembleModel, fit, make_optimizer
 from agents.aif.planner import CEMPlanner, PlannerConfig, apply_grant_rules
 from agents.base import (
@@ -364,7 +365,7 @@ class AIFAgent(Agent):
             z = math.log(prior.init_share / (1.0 - prior.init_share)) + prior.init_logit_std * (
                 rng.standard_normal(3)
             )
-            share = 1.0 / (1.0 + np.exp(-z))
+            share = sigmoid(z)
         server = int(rng.integers(self.n_servers))
         obs = np.asarray(observation, np.float64)
         need = self.layout.block(obs, "memory_need")[server]

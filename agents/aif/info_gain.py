@@ -36,6 +36,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from agents.aif.elementwise import log, log1p
+
 #: Probabilities are clamped this far from 0 and 1 before their logarithms.
 _EPS = 1e-6
 
@@ -43,7 +45,7 @@ _EPS = 1e-6
 def binary_entropy(p: np.ndarray) -> np.ndarray:
     """``h(p) = -p log p - (1 - p) log(1 - p)`` in nats."""
     p = np.clip(p, _EPS, 1.0 - _EPS)
-    return -(p * np.log(p) + (1.0 - p) * np.log1p(-p))
+    return -(p * log(p) + (1.0 - p) * log1p(-p))
 
 
 def bernoulli_information_gain(p: np.ndarray) -> np.ndarray:
@@ -64,7 +66,7 @@ def gaussian_information_gain(mean: np.ndarray, var: np.ndarray) -> np.ndarray:
     """
     spread = ((mean - mean.mean(0)) ** 2).mean(0)  # variance of the means
     var_mix = var.mean(0) + spread  # law of total variance
-    return 0.5 * (np.log(var_mix) - np.log(var).mean(0)).sum(0)
+    return 0.5 * (log(var_mix) - log(var).mean(0)).sum(0)
 
 
 def outcome_information_gain(

@@ -31,7 +31,10 @@ L (s) and P when it completes.
 
 Numbers: the networks are float64 (tiny, so the cost is per-operation overhead, not
 arithmetic; float64 makes the results less sensitive to the order in which a host's BLAS
-sums). Training runs in torch (autograd, Adam); planning runs on a numpy copy of the weights
+sums). Every exp, log, sigmoid and swish goes through :mod:`agents.aif.elementwise`, whose
+kernels round alike on AVX2 and AVX-512 hosts (NumPy's and torch's fused ones do not), so the
+same seed gives the same run on both (``benchmarks/kernel_drift.py``). Training runs in torch
+(autograd, Adam); planning runs on a numpy copy of the weights
 (:meth:`EnsembleModel.export`), which has a fraction of torch's per-call overhead at these
 sizes. Every observation is read through :class:`cloudedge.observation.ObservationLayout`.
 """
@@ -49,6 +52,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from agents.aif.elementwise import log, log1p, torch_sigmoid, torch_silu
 from cloudedge.observation import ObservationLayout
 
 #: Gaussian targets: change of the chosen server's (C, W, M), latency (s), pass@100, hold (s).
@@ -75,7 +79,7 @@ def n_context_features(n_servers: int) -> int:
 
 def symlog(x: np.ndarray) -> np.ndarray:
     """``sign(x) * log(1 + |x|)``: linear near 0, logarithmic far away."""
-    return np.sign(x) * np.log1p(np.abs(x))
+    return np.sign(x) * log1p(np.abs(x))
 
 
 def context_features(layout: ObservationLayout, obs: np.ndarray, server: np.ndarray) -> np.ndarray:
@@ -96,7 +100,7 @@ def context_features(layout: ObservationLayout, obs: np.ndarray, server: np.ndar
 def share_features(share: np.ndarray) -> np.ndarray:
     """``[..., 3]`` shares -> ``[..., 6]``: the shares and their logarithms."""
     share = np.asarray(share, np.float64)
-    return np.concatenate([share, np.log(np.maximum(share, LOG_SHARE_FLOOR))], axis=-1)
+    return np.concatenate([share, log(np.maximum(share, LOG_SHARE_FLOOR))], axis=-1)
 
 
 def dynamic_features(
@@ -283,7 +287,7 @@ class EnsembleModel(nn.Module):
 
     def bound_logvar(self, raw: Tensor) -> Tensor:
         """Soft bound (reference): ``logvar = min + (max - min) * sigmoid(raw)``."""
-        return self.min_logvar + (self.max_logvar - self.min_logvar) * torch.sigmoid(raw)
+        return self.min_logvar + (self.max_logvar - self.min_logvar) * torch_sigmoid(raw)
 
     def record_gap(self, mean_gap_s: float) -> None:
         """Merge one episode's mean time between arrivals (s)."""
@@ -301,7 +305,7 @@ class EnsembleModel(nn.Module):
         ``[B, T, n]``, completion logit ``[B, n]``)."""
         h = x_norm
         for layer in self.hidden:
-            h = F.silu(layer(h))  # swish: x * sigmoid(x)
+            h = torch_silu(layer(h))  # swish: x * sigmoid(x)
         out = self.head(h)
         mean, raw, logit = out[:, :N_TARGETS], out[:, N_TARGETS:-1], out[:, -1]
         return mean, self.bound_logvar(raw), logit
@@ -353,7 +357,7 @@ class EnsembleModel(nn.Module):
         return {
             "mean": mean_raw,
             "var_norm": logvar.exp().transpose(1, 2),
-            "p_complete": torch.sigmoid(logit),
+            "p_complete": torch_sigmoid(logit),
         }
 
     @torch.no_grad()

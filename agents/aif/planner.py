@@ -140,6 +140,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from agents.aif.elementwise import exp, log, sigmoid, silu
 from agents.aif.info_gain import outcome_information_gain
 from agents.aif.model import (
     HOLD,
@@ -332,15 +333,6 @@ class Prediction(NamedTuple):
     per_copy: np.ndarray
 
 
-def silu(x: np.ndarray) -> np.ndarray:
-    """Swish ``x * sigmoid(x)`` (exp overflow for x << 0 gives the right limit, -0); one
-    temporary, written in place (allocation dominated at these sizes)."""
-    t = np.negative(x)
-    np.exp(t, out=t)
-    t += 1.0
-    return np.divide(x, t, out=t)
-
-
 def apply_grant_rules(
     config: PlannerConfig, share: np.ndarray, need: np.ndarray, remaining: np.ndarray
 ) -> np.ndarray:
@@ -478,16 +470,14 @@ class CEMPlanner:
         pre += fixed
         out = net.w_head @ self.trunk(pre) + net.b_head
         mean = out[:, :N_TARGETS]  # [B, T, J] normalised
-        logvar = net.min_logvar + (net.max_logvar - net.min_logvar) / (
-            1.0 + np.exp(-out[:, N_TARGETS:-1])
-        )
+        logvar = net.min_logvar + (net.max_logvar - net.min_logvar) * sigmoid(out[:, N_TARGETS:-1])
         logit = out[:, -1]  # [B, J] completion logit of the current task
-        p = 1.0 / (1.0 + np.exp(-logit))
+        p = sigmoid(logit)
         raw = mean * net.target_std + net.target_mean
         hold = np.maximum(raw[:, HOLD], cfg.min_latency_s)
         per_copy = self.per_copy(share, raw, hold, remaining)
         at_once = self.copies_at_once(fixed, remaining, share, need, per_copy, logit)
-        return Prediction(mean, np.exp(logvar), p, raw, at_once, hold, logit, per_copy)
+        return Prediction(mean, exp(logvar), p, raw, at_once, hold, logit, per_copy)
 
     def task_value(self, p: np.ndarray, raw: np.ndarray) -> np.ndarray:
         """Eq. 11 per member ``[B, J]`` of ``p`` expected completions at the predicted latency
@@ -555,7 +545,7 @@ class CEMPlanner:
         predictions a decision."""
         n, n_levels = self.n_servers, len(REFERENCE_LEVELS)
         servers = np.repeat(np.arange(n), n_levels)
-        logit = np.log(REFERENCE_LEVELS / (1.0 - REFERENCE_LEVELS))
+        logit = log(REFERENCE_LEVELS / (1.0 - REFERENCE_LEVELS))
         share = self.shares(decision, servers, np.tile(logit[:, None], (n, 3)))
         pred = self.predict(decision, servers, share)
         copies = self.own_copies(decision, servers, share, pred)
@@ -627,7 +617,7 @@ class CEMPlanner:
         if self.config.reference_grant == "levels":
             n_levels = len(REFERENCE_LEVELS)
             servers = np.repeat(np.arange(n), n_levels)
-            logit = np.log(REFERENCE_LEVELS / (1.0 - REFERENCE_LEVELS))
+            logit = log(REFERENCE_LEVELS / (1.0 - REFERENCE_LEVELS))
             z = np.tile(logit[:, None], (n, 3))  # [N * L, 3]: compute = bandwidth = memory
         else:
             n_levels, servers, z = 1, np.arange(n), mu
@@ -717,7 +707,7 @@ class CEMPlanner:
         ``memory_floor`` (:func:`apply_grant_rules`)."""
         return apply_grant_rules(
             self.config,
-            1.0 / (1.0 + np.exp(-z)),
+            sigmoid(z),
             decision.need[server],
             decision.remaining[server],
         )
@@ -744,12 +734,12 @@ class CEMPlanner:
             cap_logits = cfg.grant_within_remaining and cfg.refit_to_grants
             if cap_logits:
                 left = np.clip(decision.remaining[:, :2], 1e-9, 1.0 - 1e-9)
-                cap_logit = np.log(left / (1.0 - left))  # [N, 2] compute, bandwidth
+                cap_logit = log(left / (1.0 - left))  # [N, 2] compute, bandwidth
             if cfg.feasible_candidates:
                 # q(pi)'s mean per server, lowered into what it can grant (the grant rules
                 # then raise the memory share to the task's need).
                 room = np.clip(decision.remaining - cfg.feasible_margin, 1e-9, 1.0 - 1e-9)
-                feasible_logit = np.log(room / (1.0 - room))
+                feasible_logit = log(room / (1.0 - room))
                 room_ok = (room[:, :2] >= cfg.feasible_min_share).all(1)
             kept: tuple[np.ndarray, ...] = (
                 np.zeros(0, np.int64),
