@@ -15,14 +15,17 @@ every episode's sum reward with the ``native`` run's. What it cannot emulate (an
 compiler, another library version, a non-x86 CPU) adds to what it measures.
 
 Each profile's runs go to ``<work-dir>/<profile>/`` through the harness's own store, so a
-killed invocation resumes. Each profile is also probed (a fixed float64 computation in torch
-and in NumPy, hashed) to show whether it changes any arithmetic on this host at all:
-``torch_kernels_differ`` / ``numpy_kernels_differ`` false means the profile selected the
-kernels the native run already uses (e.g. ``torch_avx2`` on a host without AVX-512).
+killed invocation resumes. Each profile is also probed (a small MLP's refit in torch, matrix
+products and transcendental functions in NumPy; float64, hashed): ``torch_kernels_differ`` /
+``numpy_kernels_differ`` true proves the profile changes arithmetic on this host; false only
+says the probe's operations did not change (on this host ``torch_avx2`` changes the fused
+``silu`` and ``sigmoid`` of some shapes, which the probe misses; on a host without AVX-512
+``torch_avx2`` is the native kernels).
 
 Written per (env, agent, profile): the first training episode whose sum reward differs from
 the native run's (empty: none did), the largest such difference, the held-out evaluation's
-mean sum reward and its difference from native, with the machine and the command.
+mean sum reward and its difference from native, with the machine, the checkout's commit (the
+code measured) and the command.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from benchmarks.protocol import git_commit
 from benchmarks.speed import machine
 from benchmarks.store import atomic_write_text
 from cloudedge.config import available_scenarios, load_scenario
@@ -258,7 +262,8 @@ def main(argv: list[str] | None = None) -> int:
                     flush=True,
                 )
     command = "python -m benchmarks.kernel_drift " + " ".join(argv or sys.argv[1:])
-    frame = pd.DataFrame([{**row, **host, "command": command.strip()} for row in rows])
+    code = {"git_commit": git_commit(), "command": command.strip()}
+    frame = pd.DataFrame([{**row, **host, **code} for row in rows])
     buffer = io.StringIO()
     frame.to_csv(buffer, index=False)
     atomic_write_text(args.out, buffer.getvalue())
