@@ -171,6 +171,9 @@ def run_profile(
     common = [
         f"agent={agent}", f"env={env_name}", f"seed={seed}", f"out_dir={out_dir}",
         f"experiment.train_episodes={episodes}", "experiment.bound_every=null",
+        # The work dir is scratch: runs of an earlier code version are replaced, not refused
+        # (runs of this one are still resumed).
+        "replace=true",
     ]  # fmt: skip
     base = [sys.executable, "-m", "benchmarks.run"]
     _run([*base, *common, "experiment=train"], env, f"{what}: train")

@@ -85,6 +85,15 @@ def test_a_run_writes_one_row_per_profile_and_a_rerun_resumes(tmp_path: Path) ->
     assert [p.stat().st_mtime_ns for p in metrics] == stamps
 
 
+def test_runs_of_another_key_in_the_work_dir_are_replaced_not_refused(tmp_path: Path) -> None:
+    args = ["--agents", "round_robin", "--episodes", "1", "--profiles", "native",
+            "--work-dir", str(tmp_path / "work"), "--out", str(tmp_path / "drift.csv")]  # fmt: skip
+    assert kd.main([*args, "--eval-episodes", "2"]) == 0
+    assert kd.main([*args, "--eval-episodes", "3"]) == 0  # the evaluation run's key changed
+    (metrics,) = (tmp_path / "work").rglob("tmax/round_robin/seed=0/metrics.csv")
+    assert len(pd.read_csv(metrics)) == 3
+
+
 def test_bad_arguments_fail_before_any_work(tmp_path: Path, capsys: pytest.CaptureFixture[str]
                                             ) -> None:  # fmt: skip
     with pytest.raises(SystemExit):
