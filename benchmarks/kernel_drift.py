@@ -267,6 +267,8 @@ def main(argv: list[str] | None = None) -> int:
     command = "python -m benchmarks.kernel_drift " + " ".join(argv or sys.argv[1:])
     code = {"git_commit": git_commit(), "command": command.strip()}
     frame = pd.DataFrame([{**row, **host, **code} for row in rows])
+    column = "first_diverging_train_episode"
+    frame[column] = frame[column].astype("Int64")  # an episode, or empty: none diverged
     buffer = io.StringIO()
     frame.to_csv(buffer, index=False)
     atomic_write_text(args.out, buffer.getvalue())
