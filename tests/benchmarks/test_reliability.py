@@ -238,7 +238,7 @@ def test_keys_follow_trace_contents_and_envs_never_share_a_folder(tmp_path: Path
         ("ppo", {"n_steps": 0}, "agent.n_steps = 0: allowed an integer >= 2"),
         ("ppo", {"gamma": 5}, "agent.gamma = 5: allowed a number in [0, 1]"),
         ("rainbow", {"torso_hidden_sizes": []}, "agent.torso_hidden_sizes = []"),
-        ("aif", {"horizon": 0}, "agent.horizon = 0: allowed an integer >= 1"),
+        ("aif", {"horizon": 0}, "agent.horizon = 0: allowed an integer in [1, 1024]"),
         ("gpnfsp", {"eta": 2.0}, "agent.eta = 2.0: allowed a number in [0, 1]"),
     ],
 )
