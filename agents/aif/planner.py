@@ -165,6 +165,8 @@ PER_COPY_FLOOR = 1e-6
 #: range of the DRL wrappers' share level (cloudedge/wrappers.py), twice as fine as the
 #: Discrete wrapper's 4.
 REFERENCE_LEVELS = np.geomspace(min(DEFAULT_SHARE_LEVELS), max(DEFAULT_SHARE_LEVELS), 8)
+#: Their logits (q(pi)'s space), computed once rather than at every decision.
+REFERENCE_LOGITS = log(REFERENCE_LEVELS / (1.0 - REFERENCE_LEVELS))
 
 
 @dataclass(frozen=True)
@@ -545,8 +547,7 @@ class CEMPlanner:
         predictions a decision."""
         n, n_levels = self.n_servers, len(REFERENCE_LEVELS)
         servers = np.repeat(np.arange(n), n_levels)
-        logit = log(REFERENCE_LEVELS / (1.0 - REFERENCE_LEVELS))
-        share = self.shares(decision, servers, np.tile(logit[:, None], (n, 3)))
+        share = self.shares(decision, servers, np.tile(REFERENCE_LOGITS[:, None], (n, 3)))
         pred = self.predict(decision, servers, share)
         copies = self.own_copies(decision, servers, share, pred)
         throughput = self.task_value(pred.p * (1.0 + copies), pred.raw)
@@ -617,8 +618,7 @@ class CEMPlanner:
         if self.config.reference_grant == "levels":
             n_levels = len(REFERENCE_LEVELS)
             servers = np.repeat(np.arange(n), n_levels)
-            logit = log(REFERENCE_LEVELS / (1.0 - REFERENCE_LEVELS))
-            z = np.tile(logit[:, None], (n, 3))  # [N * L, 3]: compute = bandwidth = memory
+            z = np.tile(REFERENCE_LOGITS[:, None], (n, 3))  # [N * L, 3]: the same level for C, W, M
         else:
             n_levels, servers, z = 1, np.arange(n), mu
         share = self.shares(decision, servers, z)
