@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import io
 import math
 import sys
 import time
@@ -178,9 +177,12 @@ def heuristic_fractions(
 
 def write_figures(
     args: argparse.Namespace, runs: list[dict[str, Any]], mean_curve: list[float],
-    heuristics: dict[str, float], reference: str, command: str,
+    mean_timing: dict[str, float], heuristics: dict[str, float], reference: str, command: str,
 ) -> None:  # fmt: skip
-    """Write the printed figures to ``args.out`` and every episode to its ``_curve`` file."""
+    """Write the printed figures to ``args.out`` and every episode to its ``_curve`` file.
+
+    :param mean_timing: ``wall``, ``cpu`` and ``refit`` seconds per episode over the seeds.
+    """
     tail = min(10, args.episodes)
     common = {"scenario": args.scenario, "episodes": args.episodes, "threshold": args.threshold,
               "reference": reference, "overrides": " ".join(args.set)}  # fmt: skip
@@ -201,12 +203,7 @@ def write_figures(
             cpu=run["cpu_seconds_per_episode"], refit=run["fit_seconds_per_episode"])
         for seed, run in enumerate(runs, start=args.first_seed)
     ]  # fmt: skip
-    rows.append(
-        row("aif", "mean", mean_curve,
-            wall=float(np.mean([r["seconds_per_episode"] for r in runs])),
-            cpu=float(np.mean([r["cpu_seconds_per_episode"] for r in runs])),
-            refit=float(np.mean([r["fit_seconds_per_episode"] for r in runs])))
-    )  # fmt: skip
+    rows.append(row("aif", "mean", mean_curve, **mean_timing))
     for name, fraction in heuristics.items():
         rows.append({**row(name, "all", []), "mean_fraction": fraction})
     host = machine()
@@ -220,9 +217,7 @@ def write_figures(
             zip(run["env_seeds"], run["rewards"], run["reference"], run["fractions"], strict=True))
     ])  # fmt: skip
     for frame, path in ((summary, args.out), (curve, curve_path(args.out))):
-        buffer = io.StringIO()
-        frame.to_csv(buffer, index=False)
-        atomic_write_text(path, buffer.getvalue())
+        atomic_write_text(path, frame.to_csv(index=False))
     print(f"wrote {args.out} and {curve_path(args.out)}")
 
 
@@ -324,7 +319,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.out is not None:
         command = "python -m benchmarks.aif_quality " + " ".join(argv or sys.argv[1:])
-        write_figures(args, runs, mean_curve, heur, kind, command.strip())
+        timing = {"wall": float(spe), "cpu": float(cpu), "refit": float(fit)}
+        write_figures(args, runs, mean_curve, timing, heur, kind, command.strip())
     return 0 if all(math.isfinite(f) for r in runs for f in r["fractions"]) else 1
 
 

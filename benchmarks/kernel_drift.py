@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import io
 import json
 import os
 import subprocess
@@ -152,18 +151,23 @@ def _run(cmd: list[str], env: Mapping[str, str], what: str) -> str:
     return done.stdout
 
 
+def probe_profile(profile: str) -> dict[str, str]:
+    """:func:`probe` run in a process with ``profile``'s environment (once per profile: it
+    depends on the host and the profile, not on the agent or scenario)."""
+    cmd = [sys.executable, "-m", "benchmarks.kernel_drift", "--probe"]
+    return json.loads(_run(cmd, profile_env(profile), f"{profile}: probe"))
+
+
 def run_profile(
     profile: str, agent: str, env_name: str, seed: int, episodes: int, eval_episodes: int,
     work_dir: Path,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, list[float]]:  # fmt: skip
     """Train and evaluate ``agent`` on ``env_name`` under ``profile``; read the two CSVs back.
 
-    :returns: the probe's fields, ``train`` and ``eval`` (sum reward per episode, in order).
+    :returns: ``train`` and ``eval``: the sum reward per episode, in order.
     """
     env = profile_env(profile)
     what = f"{env_name}/{agent}/{profile}"
-    probed = json.loads(_run([sys.executable, "-m", "benchmarks.kernel_drift", "--probe"],
-                             env, f"{what}: probe"))  # fmt: skip
     # The folder names the variables too: a profile redefined later does not resume old runs.
     variables = json.dumps(PROFILES[profile], sort_keys=True).encode()
     out_dir = work_dir / f"{profile}-{hashlib.sha256(variables).hexdigest()[:8]}"
@@ -188,7 +192,7 @@ def run_profile(
         (path,) = out_dir.glob(f"runs/*/{experiment}/{agent}/seed={seed}/metrics.csv")
         frame = pd.read_csv(path).sort_values("episode")
         rewards["train" if experiment == "train" else "eval"] = frame["sum_reward"].tolist()
-    return {**probed, **rewards}
+    return rewards
 
 
 def compare(native: Mapping[str, Any], other: Mapping[str, Any]) -> dict[str, Any]:
@@ -235,18 +239,21 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--seed must be >= 0, got {args.seed}")
     profiles = ["native", *(p for p in args.profiles if p != "native")]
     host = machine()
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        probes = dict(zip(profiles, pool.map(probe_profile, profiles), strict=True))
     rows = []
     for env_name in args.envs:
         for agent in args.agents:
             work = args.work_dir / f"{env_name}-{agent}-seed{args.seed}-e{args.episodes}"
 
             def one(p: str, agent: str = agent, env_name: str = env_name, work: Path = work
-                    ) -> dict[str, Any]:  # fmt: skip
+                    ) -> dict[str, list[float]]:  # fmt: skip
                 return run_profile(p, agent, env_name, args.seed, args.episodes,
                                    args.eval_episodes, work)  # fmt: skip
 
             with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-                results = dict(zip(profiles, pool.map(one, profiles), strict=True))
+                rewards = dict(zip(profiles, pool.map(one, profiles), strict=True))
+            results = {p: {**probes[p], **rewards[p]} for p in profiles}
             for profile in profiles:
                 row = {"env": env_name, "agent": agent, "seed": args.seed,
                        "train_episodes": args.episodes, "eval_episodes": args.eval_episodes,
@@ -269,9 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     frame = pd.DataFrame([{**row, **host, **code} for row in rows])
     column = "first_diverging_train_episode"
     frame[column] = frame[column].astype("Int64")  # an episode, or empty: none diverged
-    buffer = io.StringIO()
-    frame.to_csv(buffer, index=False)
-    atomic_write_text(args.out, buffer.getvalue())
+    atomic_write_text(args.out, frame.to_csv(index=False))
     print(f"wrote {args.out}")
     return 0
 
