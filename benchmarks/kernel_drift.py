@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from benchmarks.config import agent_names
 from benchmarks.protocol import git_commit
 from benchmarks.speed import machine
 from benchmarks.store import atomic_write_text
@@ -235,6 +236,9 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(args.envs) - set(available_scenarios()))
     if unknown:
         parser.error(f"--envs: unknown {unknown}; allowed: {sorted(available_scenarios())}")
+    unknown = sorted(set(args.agents) - set(agent_names()))
+    if unknown:
+        parser.error(f"--agents: unknown {unknown}; allowed: {sorted(agent_names())}")
     if args.seed < 0:
         parser.error(f"--seed must be >= 0, got {args.seed}")
     profiles = ["native", *(p for p in args.profiles if p != "native")]

@@ -102,4 +102,7 @@ def test_bad_arguments_fail_before_any_work(tmp_path: Path, capsys: pytest.Captu
     with pytest.raises(SystemExit):
         kd.main(["--envs", "nowhere", "--work-dir", str(tmp_path)])
     assert "--envs: unknown ['nowhere']" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        kd.main(["--agents", "nobody", "--work-dir", str(tmp_path)])
+    assert "--agents: unknown ['nobody']" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())
