@@ -99,6 +99,7 @@ HYPERPARAMETERS: Mapping[str, Range] = ranges(
     held_release=BOOLEAN,
     copy_consumption=Range(choices=("predicted", "granted", "floored", "net")),
     held_room=Range(choices=("copy", "grant", "grant_unless_slots_full")),
+    imagined_tasks=Range(choices=("copies", "typical")),
     imagined_routing=Range(choices=("own_server", "fill", "relative")),
     price_discount=Range(0.0, 1.0),
     reference_grant=Range(choices=("q_mean", "levels")),
@@ -253,6 +254,10 @@ class Buffer:
             return None
         arrivals = self.arrival_s[rows]
         return float(arrivals[-1] - arrivals[0]) / (len(rows) - 1)
+
+    def mean_need(self, rows: np.ndarray) -> np.ndarray:
+        """Mean memory need per server ``[N]`` of the tasks of ``rows`` (one or more)."""
+        return self.layout.block(self.obs[rows].astype(np.float64), "memory_need").mean(0)
 
     def training_data(
         self, model: EnsembleModel, rows: np.ndarray | None = None
@@ -417,11 +422,12 @@ class AIFAgent(Agent):
             gap = self.buffer.mean_gap_s(new_rows)
             if gap is not None:
                 self.model.record_gap(gap)
+            self.model.record_need(self.buffer.mean_need(new_rows))
         if cfg.reinit_each_episode:
             norms = {
                 k: v.clone()
                 for k, v in self.model.state_dict().items()
-                if "norm" in k or k == "gap_stats"
+                if "norm" in k or k in ("gap_stats", "need_stats")
             }
             with torch.random.fork_rng():
                 torch.manual_seed(self.seed + self.episodes_trained)
@@ -471,7 +477,11 @@ class AIFAgent(Agent):
         self.seed = int(state["seed"])
         self.episodes_trained = int(state["episodes_trained"])
         self._build()
-        self.model.load_state_dict(state["model"])
+        model_state = dict(state["model"])
+        # A policy saved before the model kept task needs has none: imagined_tasks: typical
+        # then imagines copies until the next refit records some.
+        model_state.setdefault("need_stats", self.model.need_stats.clone())
+        self.model.load_state_dict(model_state)
         self.optimizer.load_state_dict(state["optimizer"])
         self.planner.refresh()
         self.train_generator.set_state(state["train_generator"])

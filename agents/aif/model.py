@@ -238,6 +238,7 @@ class NumpyEnsemble:
     max_logvar: float
     margin_scale: float
     mean_gap_s: float
+    mean_need: np.ndarray | None
 
 
 class EnsembleModel(nn.Module):
@@ -280,6 +281,8 @@ class EnsembleModel(nn.Module):
         self.target_norm = RunningNormalizer(N_TARGETS)
         # Arrival gaps seen in training: (sum of episode mean gaps (s), number of episodes).
         self.register_buffer("gap_stats", torch.zeros(2, dtype=DTYPE))
+        # Tasks' memory needs seen in training: (sum of episode mean needs per server, episodes).
+        self.register_buffer("need_stats", torch.zeros(n_servers + 1, dtype=DTYPE))
 
     # -- encoding ---------------------------------------------------------------------------
     def encode(self, obs: np.ndarray, server: np.ndarray, share: np.ndarray) -> np.ndarray:
@@ -292,6 +295,18 @@ class EnsembleModel(nn.Module):
     def record_gap(self, mean_gap_s: float) -> None:
         """Merge one episode's mean time between arrivals (s)."""
         self.gap_stats += torch.tensor([mean_gap_s, 1.0], dtype=DTYPE)
+
+    def record_need(self, mean_need: np.ndarray) -> None:
+        """Merge one episode's mean memory need per server (``[N]``, shares of each server)."""
+        row = np.append(np.asarray(mean_need, np.float64), 1.0)
+        self.need_stats += torch.from_numpy(row)
+
+    @property
+    def mean_need(self) -> np.ndarray | None:
+        """Mean memory need of a task per server ``[N]`` over the training episodes (None
+        before any)."""
+        count = float(self.need_stats[-1])
+        return self.need_stats[:-1].numpy() / count if count else None
 
     @property
     def mean_gap_s(self) -> float:
@@ -385,6 +400,7 @@ class EnsembleModel(nn.Module):
             max_logvar=self.max_logvar,
             margin_scale=self.margin_scale,
             mean_gap_s=self.mean_gap_s,
+            mean_need=None if self.mean_need is None else self.mean_need.copy(),
         )
 
 

@@ -143,6 +143,7 @@ import numpy as np
 from agents.aif.elementwise import exp, log, sigmoid, silu
 from agents.aif.info_gain import outcome_information_gain
 from agents.aif.model import (
+    CONTEXT_BLOCKS,
     HOLD,
     LATENCY,
     N_TARGETS,
@@ -240,6 +241,15 @@ class PlannerConfig:
         value are counted: ``"q_mean"`` (q(pi)'s mean shares for that server) or ``"levels"``
         (of :data:`REFERENCE_LEVELS`, the one that maximises the server's predicted value
         times places, mean over members).
+    :param imagined_tasks: what the H - 1 imagined tasks after the current one need of the
+        candidate's server's memory: ``"copies"`` (the current task's need: they are its
+        copies) or ``"typical"`` (the mean need of the tasks seen in training,
+        :attr:`~agents.aif.model.EnsembleModel.mean_need`, with the same compute and
+        bandwidth request and the same memory over the need; the current task's own need
+        is taken first). With ``"copies"`` a large task counts as few copies everywhere, so
+        which server it takes does not depend on its size; with ``"typical"`` it displaces
+        typical tasks on the server it takes, so the tasks that fill a server of high value
+        per task are the small ones (a burst's packing).
     """
 
     n_iterations: int
@@ -271,6 +281,7 @@ class PlannerConfig:
     imagined_routing: str
     price_discount: float
     reference_grant: str
+    imagined_tasks: str
 
     def __post_init__(self) -> None:
         if self.n_elites > self.n_candidates:
@@ -296,6 +307,10 @@ class Decision:
     :param fill_value: ``[B]`` (``"fill"`` routing) eq. 11 summed over the tasks to come.
     :param reference_throughput: ``[B, N]`` (``"relative"`` routing) ``1 + n_b`` at each
         server's best reference level: what its r2 is divided by.
+    :param copy_need: ``[N]`` (``imagined_tasks: typical``) an imagined task's memory need
+        on each server.
+    :param copy_context_term: ``[B, H, N]`` (``imagined_tasks: typical``) the first layer's
+        context part for an imagined task (its memory need in place of the current one's).
     """
 
     context_term: np.ndarray
@@ -308,6 +323,8 @@ class Decision:
     place_price: np.ndarray | None = None
     fill_value: np.ndarray | None = None
     reference_throughput: np.ndarray | None = None
+    copy_need: np.ndarray | None = None
+    copy_context_term: np.ndarray | None = None
 
 
 class Prediction(NamedTuple):
@@ -443,6 +460,15 @@ class CEMPlanner:
             max_copies=float(max(tasks_left - 1, 0)),
             slots_full=layout.block(obs, "wait") > 0.0,
         )
+        if self.config.imagined_tasks == "typical" and net.mean_need is not None:
+            # The imagined tasks' context: the current one's, with the typical memory need.
+            typical = context.copy()
+            typical[:, self.n_servers + CONTEXT_BLOCKS.index("memory_need")] = net.mean_need
+            decision = dataclasses.replace(
+                decision,
+                copy_need=net.mean_need,
+                copy_context_term=net.w_context @ typical.T + net.bias,
+            )
         if self.config.imagined_routing == "relative":
             return self.with_reference_throughput(decision)
         if self.config.imagined_routing != "fill":
@@ -478,8 +504,51 @@ class CEMPlanner:
         raw = mean * net.target_std + net.target_mean
         hold = np.maximum(raw[:, HOLD], cfg.min_latency_s)
         per_copy = self.per_copy(share, raw, hold, remaining)
-        at_once = self.copies_at_once(fixed, remaining, share, need, per_copy, logit)
+        if decision.copy_need is None:
+            at_once = self.copies_at_once(fixed, remaining, share, need, per_copy, logit)
+        else:
+            at_once, per_copy = self.typical_at_once(
+                decision, server, share, raw, hold, per_copy, logit
+            )
         return Prediction(mean, exp(logvar), p, raw, at_once, hold, logit, per_copy)
+
+    def typical_at_once(
+        self,
+        decision: Decision,
+        server: np.ndarray,
+        share: np.ndarray,
+        raw: np.ndarray,
+        hold: np.ndarray,
+        first: np.ndarray,
+        logit: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``imagined_tasks: typical``: how many typical tasks ``[B, J]`` the candidate's
+        server holds at once after the current task, and what one takes ``[B, 3, J]``.
+
+        An imagined task asks for the candidate's compute and bandwidth and for its own need
+        of memory plus the candidate's memory over the current need (the grant rules'
+        surplus); what it takes is the model's prediction for the current task with the
+        memory change scaled by the two memory grants (floored as :meth:`per_copy` floors).
+        The current task's own consumption ``first`` comes off first.
+        """
+        assert decision.copy_need is not None and decision.copy_context_term is not None
+        net = self.net
+        need, copy_need = decision.need[server], decision.copy_need[server]
+        remaining = decision.remaining[server]
+        copy_share = share.copy()
+        if self.config.memory_floor:
+            surplus = np.maximum(share[:, 2] - need, 0.0)
+            copy_share[:, 2] = np.minimum(copy_need + surplus, 1.0)
+        ratio = copy_share[:, 2] / np.maximum(share[:, 2], PER_COPY_FLOOR)
+        copy_raw = raw.copy()
+        copy_raw[:, 2] *= ratio  # d_memory of an imagined task
+        per_copy = self.per_copy(copy_share, copy_raw, hold, remaining)
+        fixed = net.w_share @ np.ascontiguousarray(share_features(copy_share).T)
+        fixed += decision.copy_context_term[:, :, server]
+        at_once = self.copies_at_once(
+            fixed, remaining, copy_share, copy_need, per_copy, logit, first=first
+        )
+        return at_once, per_copy
 
     def task_value(self, p: np.ndarray, raw: np.ndarray) -> np.ndarray:
         """Eq. 11 per member ``[B, J]`` of ``p`` expected completions at the predicted latency
@@ -668,6 +737,7 @@ class CEMPlanner:
         need: np.ndarray,
         per_copy: np.ndarray,
         logit: np.ndarray,
+        first: np.ndarray | None = None,
     ) -> np.ndarray:
         """``c_b``: how many copies of the candidate's request member b predicts its server
         to hold at once after the current task (at most H - 1).
@@ -676,6 +746,9 @@ class CEMPlanner:
         to complete (1 = the current task, taken as given), ``hi`` the first known to fail;
         then the logit is interpolated linearly in the last half-copy (module docstring).
 
+        :param first: ``[B, 3, J]`` what the current task itself takes, when its copies
+            (``fixed``, ``share``, ``need``, ``per_copy``: theirs) differ from it
+            (``imagined_tasks: typical``); default: the same as a copy.
         :return: ``[B, J]`` counts in [0, H - 1].
         """
         net, horizon = self.net, self.config.horizon
@@ -683,10 +756,16 @@ class CEMPlanner:
         lo, hi = np.ones((b, j)), np.full((b, j), float(horizon + 1))
         logit_lo, logit_hi = logit, np.full((b, j), -1.0)  # hi = H + 1 is never evaluated
         consumed = -per_copy.transpose(0, 2, 1)  # [B, J, 3], <= 0 (:meth:`per_copy`)
+        consumed_first = None if first is None else -first.transpose(0, 2, 1)
         w_logit, b_logit = net.w_head[:, -1:], net.b_head[:, -1]  # [B, 1, H], [B, 1]
         for _ in range(self.bisection_steps):
             k = (lo + hi) / 2
-            rem_k = np.clip(remaining + (k - 1.0)[..., None] * consumed, 0.0, 1.0)  # s_k
+            if consumed_first is None:
+                rem_k = np.clip(remaining + (k - 1.0)[..., None] * consumed, 0.0, 1.0)  # s_k
+            else:  # the current task, then k - 2 imagined ones
+                taken = np.minimum(k - 1.0, 1.0)[..., None] * consumed_first
+                taken += np.maximum(k - 2.0, 0.0)[..., None] * consumed
+                rem_k = np.clip(remaining + taken, 0.0, 1.0)
             x_k = dynamic_features(rem_k, share, need, net.margin_scale)  # [B, J, 8]
             pre = net.w_dynamic @ np.ascontiguousarray(x_k.transpose(0, 2, 1))
             pre += fixed
