@@ -100,6 +100,8 @@ HYPERPARAMETERS: Mapping[str, Range] = ranges(
     copy_consumption=Range(choices=("predicted", "granted", "floored", "net")),
     held_room=Range(choices=("copy", "grant", "grant_unless_slots_full")),
     imagined_tasks=Range(choices=("copies", "typical")),
+    check_admission=BOOLEAN,
+    floor_at_seen=BOOLEAN,
     imagined_routing=Range(choices=("own_server", "fill", "relative")),
     price_discount=Range(0.0, 1.0),
     reference_grant=Range(choices=("q_mean", "levels")),
@@ -258,6 +260,17 @@ class Buffer:
     def mean_need(self, rows: np.ndarray) -> np.ndarray:
         """Mean memory need per server ``[N]`` of the tasks of ``rows`` (one or more)."""
         return self.layout.block(self.obs[rows].astype(np.float64), "memory_need").mean(0)
+
+    def smallest_latency_hold(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per server, the smallest latency of a completed task and the smallest hold of an
+        admitted one among ``rows`` (``[N]`` each, s; inf where there is none)."""
+        n = self.layout.n_servers
+        latency, hold = np.full(n, np.inf), np.full(n, np.inf)
+        server = self.server[rows]
+        for values, out in ((self.latency_s[rows], latency), (self.hold_s[rows], hold)):
+            seen = np.isfinite(values)
+            np.minimum.at(out, server[seen], values[seen])
+        return latency, hold
 
     def training_data(
         self, model: EnsembleModel, rows: np.ndarray | None = None
@@ -423,11 +436,12 @@ class AIFAgent(Agent):
             if gap is not None:
                 self.model.record_gap(gap)
             self.model.record_need(self.buffer.mean_need(new_rows))
+            self.model.record_floor(*self.buffer.smallest_latency_hold(new_rows))
         if cfg.reinit_each_episode:
             norms = {
                 k: v.clone()
                 for k, v in self.model.state_dict().items()
-                if "norm" in k or k in ("gap_stats", "need_stats")
+                if "norm" in k or k in ("gap_stats", "need_stats", "seen_floor_s")
             }
             with torch.random.fork_rng():
                 torch.manual_seed(self.seed + self.episodes_trained)
@@ -481,6 +495,7 @@ class AIFAgent(Agent):
         # A policy saved before the model kept task needs has none: imagined_tasks: typical
         # then imagines copies until the next refit records some.
         model_state.setdefault("need_stats", self.model.need_stats.clone())
+        model_state.setdefault("seen_floor_s", self.model.seen_floor_s.clone())
         self.model.load_state_dict(model_state)
         self.optimizer.load_state_dict(state["optimizer"])
         self.planner.refresh()

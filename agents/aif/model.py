@@ -239,6 +239,8 @@ class NumpyEnsemble:
     margin_scale: float
     mean_gap_s: float
     mean_need: np.ndarray | None
+    latency_floor_s: np.ndarray
+    hold_floor_s: np.ndarray
 
 
 class EnsembleModel(nn.Module):
@@ -283,6 +285,8 @@ class EnsembleModel(nn.Module):
         self.register_buffer("gap_stats", torch.zeros(2, dtype=DTYPE))
         # Tasks' memory needs seen in training: (sum of episode mean needs per server, episodes).
         self.register_buffer("need_stats", torch.zeros(n_servers + 1, dtype=DTYPE))
+        # Smallest latency (row 0) and hold (row 1) seen per server in training, s (inf: none).
+        self.register_buffer("seen_floor_s", torch.full((2, n_servers), math.inf, dtype=DTYPE))
 
     # -- encoding ---------------------------------------------------------------------------
     def encode(self, obs: np.ndarray, server: np.ndarray, share: np.ndarray) -> np.ndarray:
@@ -300,6 +304,12 @@ class EnsembleModel(nn.Module):
         """Merge one episode's mean memory need per server (``[N]``, shares of each server)."""
         row = np.append(np.asarray(mean_need, np.float64), 1.0)
         self.need_stats += torch.from_numpy(row)
+
+    def record_floor(self, latency_s: np.ndarray, hold_s: np.ndarray) -> None:
+        """Merge one episode's smallest latency and hold per server (``[N]`` each, s; inf
+        where a server completed or held nothing)."""
+        new = torch.from_numpy(np.stack([latency_s, hold_s]).astype(np.float64))
+        self.seen_floor_s.copy_(torch.minimum(self.seen_floor_s, new))
 
     @property
     def mean_need(self) -> np.ndarray | None:
@@ -401,6 +411,8 @@ class EnsembleModel(nn.Module):
             margin_scale=self.margin_scale,
             mean_gap_s=self.mean_gap_s,
             mean_need=None if self.mean_need is None else self.mean_need.copy(),
+            latency_floor_s=np.nan_to_num(self.seen_floor_s[0].numpy(), posinf=0.0),
+            hold_floor_s=np.nan_to_num(self.seen_floor_s[1].numpy(), posinf=0.0),
         )
 
 

@@ -155,6 +155,7 @@ from agents.aif.model import (
     dynamic_features,
     share_features,
 )
+from cloudedge.entities import SHARE_TOLERANCE
 from cloudedge.observation import ObservationLayout
 from cloudedge.wrappers import DEFAULT_SHARE_LEVELS
 
@@ -250,6 +251,19 @@ class PlannerConfig:
         which server it takes does not depend on its size; with ``"typical"`` it displaces
         typical tasks on the server it takes, so the tasks that fill a server of high value
         per task are the small ones (a burst's packing).
+    :param check_admission: apply the simulator's admission rule (a request above what the
+        server has left is refused: cloudedge/entities.py, ``Server.can_grant``) on top of
+        the model: a candidate whose request exceeds what its server has left completes
+        with probability 0, and the copies counted at once are at most those whose requests
+        still fit after the current task's and the earlier copies' consumption
+        (:meth:`CEMPlanner.admissible`). The model learns the rule only near the grants it
+        was trained on; far from them (a 56% cloud grant in a burst) it can credit a grant
+        with copies that the rule refuses.
+    :param floor_at_seen: floor each member's predicted latency and hold on a server at the
+        smallest seen there in training (:attr:`~agents.aif.model.EnsembleModel.seen_floor_s`):
+        far from the grants trained on one member can predict a task ten times faster than
+        any seen (0.11 s on a cloud whose fastest task took 1.9 s), and eq. 11's 1/L, averaged
+        over members, then makes that grant the best by far.
     """
 
     n_iterations: int
@@ -282,6 +296,8 @@ class PlannerConfig:
     price_discount: float
     reference_grant: str
     imagined_tasks: str
+    check_admission: bool
+    floor_at_seen: bool
 
     def __post_init__(self) -> None:
         if self.n_elites > self.n_candidates:
@@ -503,13 +519,19 @@ class CEMPlanner:
         p = sigmoid(logit)
         raw = mean * net.target_std + net.target_mean
         hold = np.maximum(raw[:, HOLD], cfg.min_latency_s)
-        per_copy = self.per_copy(share, raw, hold, remaining)
+        if cfg.floor_at_seen:
+            raw[:, LATENCY] = np.maximum(raw[:, LATENCY], net.latency_floor_s[server])
+            hold = np.maximum(hold, net.hold_floor_s[server])
+        per_copy = first = self.per_copy(share, raw, hold, remaining)
+        copy_share = share
         if decision.copy_need is None:
             at_once = self.copies_at_once(fixed, remaining, share, need, per_copy, logit)
         else:
-            at_once, per_copy = self.typical_at_once(
+            at_once, per_copy, copy_share = self.typical_at_once(
                 decision, server, share, raw, hold, per_copy, logit
             )
+        if cfg.check_admission:
+            p, at_once = self.admissible(remaining, share, first, copy_share, per_copy, p, at_once)
         return Prediction(mean, exp(logvar), p, raw, at_once, hold, logit, per_copy)
 
     def typical_at_once(
@@ -521,9 +543,10 @@ class CEMPlanner:
         hold: np.ndarray,
         first: np.ndarray,
         logit: np.ndarray,
-    ) -> tuple[np.ndarray, np.ndarray]:
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``imagined_tasks: typical``: how many typical tasks ``[B, J]`` the candidate's
-        server holds at once after the current task, and what one takes ``[B, 3, J]``.
+        server holds at once after the current task, what one takes ``[B, 3, J]`` and what
+        one asks for ``[J, 3]``.
 
         An imagined task asks for the candidate's compute and bandwidth and for its own need
         of memory plus the candidate's memory over the current need (the grant rules'
@@ -548,7 +571,38 @@ class CEMPlanner:
         at_once = self.copies_at_once(
             fixed, remaining, copy_share, copy_need, per_copy, logit, first=first
         )
-        return at_once, per_copy
+        return at_once, per_copy, copy_share
+
+    @staticmethod
+    def admissible(
+        remaining: np.ndarray,
+        share: np.ndarray,
+        first: np.ndarray,
+        copy_share: np.ndarray,
+        per_copy: np.ndarray,
+        p: np.ndarray,
+        at_once: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``check_admission``: the completion probability ``[B, J]`` and copies at once
+        ``[B, J]`` under the simulator's admission rule.
+
+        The current task's request ``share`` ``[J, 3]`` must fit in ``remaining``
+        ``[J, 3]`` (else p = 0, no copies). Copy k >= 2 is admitted while its request
+        ``copy_share`` fits in what is left after the current task (``first``, ``[B, 3, J]``)
+        and k - 2 copies (``per_copy`` each): ``x = min_r (R_r - first_r - s_r) / d_r``,
+        counted continuously as ``max(x + 1, 0)`` copies (a resource a copy takes nothing
+        of bounds nothing, unless the request already exceeds what is left).
+        """
+        fits = (share <= remaining + SHARE_TOLERANCE).all(1)  # [J]
+        left = (remaining - copy_share).T[None] - first + SHARE_TOLERANCE  # [B, 3, J]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(
+                per_copy > PER_COPY_FLOOR,
+                left / per_copy,
+                np.where(left >= 0.0, np.inf, -np.inf),
+            )
+        by_rule = np.maximum(ratio.min(1) + 1.0, 0.0)
+        return np.where(fits, p, 0.0), np.where(fits, np.minimum(at_once, by_rule), 0.0)
 
     def task_value(self, p: np.ndarray, raw: np.ndarray) -> np.ndarray:
         """Eq. 11 per member ``[B, J]`` of ``p`` expected completions at the predicted latency
