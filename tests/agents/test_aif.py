@@ -15,6 +15,7 @@ import torch
 import yaml
 
 from agents.aif import AIFAgent, AIFConfig
+from agents.aif.agent import Buffer
 from agents.aif.info_gain import (
     bernoulli_information_gain,
     gaussian_information_gain,
@@ -581,10 +582,13 @@ def memory_model(hold_s: float, mean_gap_s: float) -> EnsembleModel:
     return model
 
 
-def copies_of(planner: CEMPlanner, memory_share: float, wait: float = 0.0) -> float:
+def copies_of(
+    planner: CEMPlanner, memory_share: float, wait: float = 0.0, need: float = 0.0
+) -> float:
     obs = np.zeros(LAYOUT.size)
     obs[LAYOUT.block_slice("memory")] = 0.35  # remaining memory of every server
     obs[LAYOUT.block_slice("wait")] = wait  # > 0: every compute slot busy
+    obs[LAYOUT.block_slice("memory_need")] = need  # the task's need on every server
     obs[LAYOUT.task_index("tasks_left")] = 1.0
     share = np.array([[0.05, 0.05, memory_share]])
     _, _, r2 = planner.score(planner.decision(obs), np.array([1]), share)
@@ -721,6 +725,85 @@ def test_held_room_by_grant_unless_slots_full_counts_by_the_copy_where_a_task_wo
     assert copies["copy", 0.2] > copies["grant", 0.2]
     assert copies["grant_unless_slots_full", 0.0] == copies["grant", 0.0]
     assert copies["grant_unless_slots_full", 0.2] == copies["copy", 0.2]
+
+
+def test_typical_imagined_tasks_need_the_mean_need_seen_in_training() -> None:
+    """A burst, 0.35 of memory left and a task that needs (and asks for) 0.2. As copies of it
+    (``imagined_tasks: copies``), each taking its 0.2 (the floored consumption), copy 2 finds
+    0.15 and does not fit. As typical tasks of the 0.05 seen in training (``typical``), each
+    asking for 0.05 and taking it (the model's 0.1 scaled by 0.05 / 0.2, floored at the
+    grant), copies 2, 3 and 4 fit after the task's own 0.2 and copy 5 does not. A task of the
+    typical need counts alike either way."""
+    config = planner_config(horizon=16, expl_scale=0.0, copy_consumption="floored")
+    typical = dataclasses.replace(config, imagined_tasks="typical")
+    model = memory_model(4.0, 0.01)
+    model.record_need(np.full(LAYOUT.n_servers, 0.05))
+    assert copies_of(CEMPlanner(model, config, 100), 0.2, need=0.2) < 1.0
+    assert 3.0 <= copies_of(CEMPlanner(model, typical, 100), 0.2, need=0.2) < 4.0
+    assert copies_of(CEMPlanner(model, typical, 100), 0.05, need=0.05) == pytest.approx(
+        copies_of(CEMPlanner(model, config, 100), 0.05, need=0.05), rel=1e-9
+    )
+    # Before any training episode there is no typical need: the copies are the task's own.
+    untrained = memory_model(4.0, 0.01)
+    assert copies_of(CEMPlanner(untrained, typical, 100), 0.2, need=0.2) == copies_of(
+        CEMPlanner(untrained, config, 100), 0.2, need=0.2
+    )
+
+
+def room_observation(memory_left: float) -> np.ndarray:
+    """Every server with all its compute and bandwidth and ``memory_left`` of its memory."""
+    obs = np.zeros(LAYOUT.size)
+    obs[LAYOUT.block_slice("compute")] = 1.0
+    obs[LAYOUT.block_slice("bandwidth")] = 1.0
+    obs[LAYOUT.block_slice("memory")] = memory_left
+    obs[LAYOUT.task_index("tasks_left")] = 1.0
+    return obs
+
+
+def test_admission_rule_refuses_what_does_not_fit_and_caps_the_copies() -> None:
+    """Every member predicts completion (p = 1/2) and no consumption whatever is asked, so by
+    the model alone a request of 0.5 memory with 0.35 left completes with its 15 copies. With
+    ``check_admission`` it completes with probability 0, and a request of 0.1 (each copy
+    taking its 0.1: floored consumption under a burst) counts the copies that still fit after
+    it: x = (0.35 - 0.1 - 0.1) / 0.1 = 1.5, counted continuously as 2.5."""
+    config = planner_config(horizon=16, expl_scale=0.0, copy_consumption="floored")
+    checked = dataclasses.replace(config, check_admission=True)
+    model = zero_model(latency_s=4.0, pass_at_100=0.2)
+    per_task = 0.5 * (1.0 / 4.0 + 0.2)
+    obs = room_observation(0.35)
+    for share, unchecked_r2, checked_r2 in [
+        (0.5, per_task * 16, 0.0),
+        (0.1, per_task * 16, per_task * (1.0 + 2.5)),
+    ]:
+        grant = np.array([[0.05, 0.05, share]])
+        for cfg, expected in [(config, unchecked_r2), (checked, checked_r2)]:
+            planner = CEMPlanner(model, cfg, 100)
+            _, _, r2 = planner.score(planner.decision(obs), np.array([1]), grant)
+            assert r2[0] == pytest.approx(expected, rel=1e-5)  # the rule's 1e-6 tolerance
+
+
+def test_floor_at_seen_keeps_predicted_latency_and_hold_at_the_fastest_seen() -> None:
+    """Every member predicts a latency of 0.2 s and a hold of 0.3 s; the fastest task seen on
+    each server took 2 s and held its grant 2.5 s. ``floor_at_seen`` scores eq. 11 with 1/2 s
+    and holds 2.5 s; a server on which nothing was seen keeps the prediction."""
+    config = planner_config(horizon=1, expl_scale=0.0)
+    floored = dataclasses.replace(config, floor_at_seen=True)
+    model = zero_model(latency_s=0.2, pass_at_100=0.2, hold_s=0.3)
+    seen = np.full(LAYOUT.n_servers, 2.0)
+    seen[4] = np.inf  # nothing completed there
+    model.record_floor(seen, np.where(np.isfinite(seen), 2.5, np.inf))
+    later = np.where(np.isfinite(seen), 3.0, np.inf)
+    model.record_floor(later, later)  # slower than already seen: the smallest is kept
+    obs = room_observation(1.0)
+    grant = np.full((2, 3), 0.1)
+    server = np.array([1, 4])
+    for cfg, latency, hold in [(config, [0.2, 0.2], [0.3, 0.3]), (floored, [2.0, 0.2], [2.5, 0.3])]:
+        planner = CEMPlanner(model, cfg, 100)
+        decision = planner.decision(obs)
+        _, _, r2 = planner.score(decision, server, grant)
+        np.testing.assert_allclose(r2, 0.5 * (1.0 / np.array(latency) + 0.2), rtol=1e-6)
+        predicted_hold = planner.predict(decision, server, grant).hold[0]
+        np.testing.assert_allclose(predicted_hold, hold, rtol=1e-6)
 
 
 def test_relative_routing_compares_servers_by_the_task_and_prices_grants_within_one() -> None:
@@ -881,6 +964,36 @@ def test_save_load_round_trip_gives_identical_actions(tmp_path: Path) -> None:
         a, b = agent.act(obs, {}), other.act(obs, {})
         assert a["server"] == b["server"]
         np.testing.assert_array_equal(a["share"], b["share"])
+
+
+def test_a_policy_saved_without_task_statistics_loads_without_them(tmp_path: Path) -> None:
+    """A policy saved before the model kept the tasks' needs and the fastest latencies seen
+    loads with none (``imagined_tasks: typical`` then imagines copies, ``floor_at_seen``
+    floors nothing) and acts as the same policy with its statistics cleared."""
+    agent, env = trained_agent(episodes=1)
+    assert agent.model.mean_need is not None
+    assert np.isfinite(agent.model.seen_floor_s.numpy()).any()
+    path = tmp_path / "aif.pt"
+    agent.save(path)
+    state = torch.load(path, weights_only=True)
+    del state["model"]["need_stats"], state["model"]["seen_floor_s"]
+    torch.save(state, path)
+    other = AIFAgent(env.scenario, seed=0, **SMALL)
+    other.load(path)
+    assert other.model.mean_need is None
+    assert np.isinf(other.model.seen_floor_s.numpy()).all()
+
+
+def test_buffer_statistics_are_the_mean_need_and_the_fastest_outcomes_per_server() -> None:
+    buffer = Buffer(LAYOUT, 8)
+    buffer.obs[:3, LAYOUT.block_slice("memory_need")] = [[0.1] * 5, [0.3] * 5, [0.2] * 5]
+    buffer.server[:3] = [1, 1, 3]
+    buffer.latency_s[:3] = [5.0, 4.0, np.nan]  # the third did not complete
+    buffer.hold_s[:3] = [5.5, 4.5, 9.0]
+    np.testing.assert_allclose(buffer.mean_need(np.arange(3)), np.full(5, 0.2), rtol=1e-6)
+    latency, hold = buffer.smallest_latency_hold(np.arange(3))
+    np.testing.assert_array_equal(latency, [np.inf, 4.0, np.inf, np.inf, np.inf])
+    np.testing.assert_array_equal(hold, [np.inf, 4.5, np.inf, 9.0, np.inf])
 
 
 def test_load_refuses_a_different_server_count(tmp_path: Path) -> None:
