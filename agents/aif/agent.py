@@ -102,6 +102,7 @@ HYPERPARAMETERS: Mapping[str, Range] = ranges(
     imagined_tasks=Range(choices=("copies", "typical")),
     check_admission=BOOLEAN,
     floor_at_seen=BOOLEAN,
+    previous_grant_everywhere=BOOLEAN,
     imagined_routing=Range(choices=("own_server", "fill", "relative")),
     price_discount=Range(0.0, 1.0),
     reference_grant=Range(choices=("q_mean", "levels")),

@@ -264,6 +264,11 @@ class PlannerConfig:
         far from the grants trained on one member can predict a task ten times faster than
         any seen (0.11 s on a cloud whose fastest task took 1.9 s), and eq. 11's 1/L, averaged
         over members, then makes that grant the best by far.
+    :param previous_grant_everywhere: with ``warm_start``, CEM's first iteration also scores
+        the previous decision's chosen shares on every other server (the grant rules then
+        raise the memory share to the task's need there): q(pi)'s mean for a server not
+        chosen lately stays where an early refit left it, and its candidates (within
+        ``warm_logit_std`` of it) can all miss the grant that the chosen server shows works.
     """
 
     n_iterations: int
@@ -298,6 +303,7 @@ class PlannerConfig:
     imagined_tasks: str
     check_admission: bool
     floor_at_seen: bool
+    previous_grant_everywhere: bool
 
     def __post_init__(self) -> None:
         if self.n_elites > self.n_candidates:
@@ -451,7 +457,7 @@ class CEMPlanner:
         self.bisection_steps = math.ceil(math.log2(h)) + 1 if h > 1 else 0
         self.net: NumpyEnsemble = model.export()
         # (mu, sigma, server) of the last plan of this episode: q(pi)'s shares and the choice.
-        self._warm: tuple[np.ndarray, np.ndarray, int] | None = None
+        self._warm: tuple[np.ndarray, np.ndarray, int, np.ndarray] | None = None
 
     def reset(self) -> None:
         """Forget the warm start (at the start of every episode)."""
@@ -860,9 +866,11 @@ class CEMPlanner:
                 mu = self.initial_mu()
                 sigma = np.full((n, 3), cfg.init_logit_std)
                 mode = int(np.argmax(probs))
+                previous_z = None
             else:
                 mu, sigma = self._warm[0], np.maximum(self._warm[1], cfg.warm_logit_std)
                 mode = self._warm[2]  # the previous choice: its server, q(pi)'s mean shares
+                previous_z = self._warm[3]  # the previous choice's shares (logits)
             decision = self.decision(observation, mu)
             cap_logits = cfg.grant_within_remaining and cfg.refit_to_grants
             if cap_logits:
@@ -899,6 +907,10 @@ class CEMPlanner:
                     rescued = rescued[room_ok[rescued]]
                     server = np.concatenate([server, rescued])
                     z = np.concatenate([z, np.minimum(mu, feasible_logit)[rescued]])
+                if it == 0 and cfg.previous_grant_everywhere and previous_z is not None:
+                    others = np.delete(np.arange(n), mode)
+                    server = np.concatenate([server, others])
+                    z = np.concatenate([z, np.tile(previous_z, (len(others), 1))])
                 r, r1, r2 = self.score(decision, server, self.shares(decision, server, z))
                 fresh = (server, z, r, r1, r2)
                 if cfg.keep_elites:  # compete with the elites so far (scores are deterministic)
@@ -921,7 +933,7 @@ class CEMPlanner:
                 sigma = np.where(enough, np.maximum(std, cfg.min_logit_std), sigma)
         best_server, best_z, score, r1, r2 = (x[0] for x in kept)
         if cfg.warm_start:
-            self._warm = (mu, sigma, int(best_server))
+            self._warm = (mu, sigma, int(best_server), best_z.copy())
         best_z = np.clip(best_z, -50.0, 50.0)[None]
         chosen = np.array([best_server])
         shares = self.shares(decision, chosen, best_z)
