@@ -280,12 +280,16 @@ LAYOUT = ObservationLayout(5)
 
 def planner_config(**overrides: Any) -> PlannerConfig:
     """The planner's config with our settings off unless asked (these tests check the
-    paper's mechanics; held_release, bandwidth_follows_compute and the copies' floored
-    consumption have tests of their own): copies take what the model predicts."""
+    paper's mechanics; held_release, bandwidth_follows_compute, the copies' floored
+    consumption, typical imagined tasks, the latency floor and the previous grant tried
+    everywhere have tests of their own): copies of the task take what the model predicts."""
     paper = {
         "held_release": False,
         "bandwidth_follows_compute": False,
         "copy_consumption": "predicted",
+        "imagined_tasks": "copies",
+        "floor_at_seen": False,
+        "previous_grant_everywhere": False,
     }
     return AIFConfig.from_params({**paper, **overrides}).planner
 
@@ -429,6 +433,42 @@ class RecordingFitPlanner(FitPlanner):
     def score(self, decision: Any, server: Any, share: Any) -> Any:
         self.scored.append(np.array(server))
         return super().score(decision, server, share)
+
+
+class RecordingToyPlanner(ToyPlanner):
+    """ToyPlanner that keeps every batch of candidates it scores."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.scored: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def score(self, decision: Any, server: Any, share: Any) -> Any:
+        self.scored.append((np.array(server), np.array(share)))
+        return super().score(decision, server, share)
+
+
+def test_previous_grant_everywhere_scores_the_last_choice_on_every_other_server() -> None:
+    """After a decision, the next one's first iteration also scores the chosen shares on each
+    other server (once each, after the sampled candidates); later iterations and the first
+    decision of an episode do not."""
+    n_candidates = 12
+    config = planner_config(
+        n_iterations=2, n_candidates=n_candidates, n_elites=3, previous_grant_everywhere=True
+    )
+    planner = RecordingToyPlanner(tiny_model(2, 8), config, n_tasks=100, seed=0)
+    obs = np.zeros(LAYOUT.size, np.float32)
+    chosen, shares, _ = planner.plan(obs)
+    assert [len(server) for server, _ in planner.scored] == [n_candidates] * 2
+    planner.scored.clear()
+    planner.plan(obs)
+    (first, first_shares), (second, _) = planner.scored
+    assert first[n_candidates:].tolist() == [j for j in range(5) if j != chosen]
+    np.testing.assert_allclose(first_shares[n_candidates:], np.tile(shares, (4, 1)), atol=1e-6)
+    assert len(second) == n_candidates
+    planner.reset()
+    planner.scored.clear()
+    planner.plan(obs)
+    assert len(planner.scored[0][0]) == n_candidates
 
 
 def two_nearly_full_servers() -> np.ndarray:
