@@ -94,6 +94,14 @@ own grants, can predict a far larger grant to take little (a 44% cloud grant sco
 trajectory ``s_k`` is the stream's own and neither the turnover below nor ``held_release``
 adds places (releases counted once): ``n_b = min(c_b, tasks left - 1)``.
 
+With ``imagined_tasks: typical`` (the default) the imagined tasks are not copies of the current
+one in memory: each needs the mean memory per server of the tasks seen in training (the same
+compute and bandwidth request, the same memory over the need), and the current task's own
+consumption comes off first (:meth:`CEMPlanner.typical_at_once`), so a large task displaces
+typical ones where it goes. ``floor_at_seen`` floors each member's latency and hold at the
+smallest seen on the server in training, and ``previous_grant_everywhere`` adds the previous
+choice's shares on every other server to CEM's first iteration (:class:`PlannerConfig`).
+
 A copy makes the same request as the current task, so it earns what the current task would:
 
     r2 = mean_b rg(p_b (1 + n_b), L_b, P_b)
