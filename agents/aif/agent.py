@@ -493,8 +493,9 @@ class AIFAgent(Agent):
         self.episodes_trained = int(state["episodes_trained"])
         self._build()
         model_state = dict(state["model"])
-        # A policy saved before the model kept task needs has none: imagined_tasks: typical
-        # then imagines copies until the next refit records some.
+        # A policy saved before the model kept task needs and the fastest outcomes seen has
+        # neither: imagined_tasks: typical then imagines copies and floor_at_seen floors
+        # nothing until the next refit records some.
         model_state.setdefault("need_stats", self.model.need_stats.clone())
         model_state.setdefault("seen_floor_s", self.model.seen_floor_s.clone())
         self.model.load_state_dict(model_state)

@@ -410,7 +410,7 @@ class EnsembleModel(nn.Module):
             max_logvar=self.max_logvar,
             margin_scale=self.margin_scale,
             mean_gap_s=self.mean_gap_s,
-            mean_need=None if self.mean_need is None else self.mean_need.copy(),
+            mean_need=self.mean_need,  # a new array (the division), not a view
             latency_floor_s=np.nan_to_num(self.seen_floor_s[0].numpy(), posinf=0.0),
             hold_floor_s=np.nan_to_num(self.seen_floor_s[1].numpy(), posinf=0.0),
         )

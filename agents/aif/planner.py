@@ -464,7 +464,8 @@ class CEMPlanner:
         # Bisection to half a copy: ceil(log2 H) steps reach one copy, one more 1/2.
         self.bisection_steps = math.ceil(math.log2(h)) + 1 if h > 1 else 0
         self.net: NumpyEnsemble = model.export()
-        # (mu, sigma, server) of the last plan of this episode: q(pi)'s shares and the choice.
+        # (mu, sigma, server, z) of the last plan of this episode: q(pi)'s shares, the chosen
+        # server and the chosen shares' logits.
         self._warm: tuple[np.ndarray, np.ndarray, int, np.ndarray] | None = None
 
     def reset(self) -> None:
