@@ -103,6 +103,7 @@ HYPERPARAMETERS: Mapping[str, Range] = ranges(
     check_admission=BOOLEAN,
     floor_at_seen=BOOLEAN,
     previous_grant_everywhere=BOOLEAN,
+    places_within_slots=BOOLEAN,
     imagined_routing=Range(choices=("own_server", "fill", "relative")),
     price_discount=Range(0.0, 1.0),
     reference_grant=Range(choices=("q_mean", "levels")),
@@ -317,7 +318,8 @@ class Buffer:
 class AIFAgent(Agent):
     """Active inference offloading (He et al. 2024, Algorithm 1; Tschantz et al. 2020).
 
-    :param scenario: the scenario (only its server count is used).
+    :param scenario: the scenario (its server count, tasks per episode and servers' compute
+        slots are used).
     :param seed: seeds the network initialisation, the seed episodes' random actions, the
         training shuffles and the planner's draws.
     :param params: hyperparameters by flat name (:meth:`AIFConfig.from_params`; unknown
@@ -355,7 +357,11 @@ class AIFAgent(Agent):
         self.model.eval()
         self.optimizer = make_optimizer(self.model, cfg.learning_rate, cfg.adam_eps)
         self.planner = CEMPlanner(
-            self.model, cfg.planner, n_tasks=self.scenario.n_tasks, seed=self.seed
+            self.model,
+            cfg.planner,
+            n_tasks=self.scenario.n_tasks,
+            seed=self.seed,
+            slots=[server.parallel_slots for server in self.scenario.servers],
         )
 
     # -- acting -----------------------------------------------------------------------------

@@ -143,6 +143,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -277,6 +278,12 @@ class PlannerConfig:
         raise the memory share to the task's need there): q(pi)'s mean for a server not
         chosen lately stays where an early refit left it, and its candidates (within
         ``warm_logit_std`` of it) can all miss the grant that the chosen server shows works.
+    :param places_within_slots: ``"own_server"`` and ``"relative"`` routing: a server's
+        places (the copies it holds at once, with the held room) are at most its compute
+        slots less the current task's, ``S_j - 1`` (the planner's ``slots``, from the
+        scenario): shares alone can count more tasks at once than the server computes, and a
+        larger grant, which frees its slot sooner, then looks as if it displaced tasks that
+        could not have run anyway.
     """
 
     n_iterations: int
@@ -312,6 +319,7 @@ class PlannerConfig:
     check_admission: bool
     floor_at_seen: bool
     previous_grant_everywhere: bool
+    places_within_slots: bool
 
     def __post_init__(self) -> None:
         if self.n_elites > self.n_candidates:
@@ -445,16 +453,31 @@ class CEMPlanner:
     :param n_tasks: tasks per episode (caps the imagined copies by the tasks left).
     :param seed: seeds the candidate draws, drawn once: equal observations (and an equal
         model) give equal actions.
+    :param slots: ``[N]`` each server's compute slots (the scenario's ``parallel_slots``),
+        read with ``places_within_slots``; ``None``: unbounded.
     """
 
     def __init__(
-        self, model: EnsembleModel, config: PlannerConfig, n_tasks: int, seed: int = 0
+        self,
+        model: EnsembleModel,
+        config: PlannerConfig,
+        n_tasks: int,
+        seed: int = 0,
+        slots: Sequence[int] | None = None,
     ) -> None:
         self.model = model
         self.config = config
         self.n_tasks = n_tasks
         self.seed = seed
         self.n_servers = model.n_servers
+        if slots is not None and len(slots) != model.n_servers:
+            raise ValueError(
+                f"slots: {len(slots)} entries, allowed {model.n_servers} (one per server)"
+            )
+        # The places a server can hold besides the current task (its slots less that task's).
+        self.max_places = (
+            None if slots is None else np.maximum(np.asarray(slots, np.float64) - 1.0, 0.0)
+        )
         self.layout = ObservationLayout(model.n_servers)
         rng = np.random.default_rng(seed)
         self._uniform = rng.random((config.n_iterations, config.n_candidates))
@@ -676,6 +699,8 @@ class CEMPlanner:
         places = at_once
         if cfg.held_release:
             places = at_once + self.held_places(decision, server, share, pred)
+        if cfg.places_within_slots and self.max_places is not None:
+            places = np.minimum(places, self.max_places[server])
         return np.minimum(np.minimum(places * turnover, horizon - 1.0), decision.max_copies)
 
     def with_reference_throughput(self, decision: Decision) -> Decision:

@@ -656,6 +656,23 @@ def test_imagined_releases_let_more_copies_complete_at_a_lower_arrival_rate() ->
     assert copies_of(CEMPlanner(memory_model(0.5, 1.0), config, 100), 0.1) == pytest.approx(15)
 
 
+def test_places_within_slots_caps_the_places_before_they_turn_over() -> None:
+    """Arrivals 1 s apart, holds of 4 s, ~2.5 places by memory (as above). With 2 compute
+    slots a server holds the task and one more at once: 1 place, turned over 15 / 4 times;
+    with 4 slots the ~2.5 places fit and the count is unchanged; off, slots are ignored."""
+    config = planner_config(horizon=16, expl_scale=0.0)
+    capped = dataclasses.replace(config, places_within_slots=True)
+    model = memory_model(4.0, 1.0)
+    free = copies_of(CEMPlanner(model, config, 100), 0.1)
+    two = [2] * LAYOUT.n_servers
+    assert copies_of(CEMPlanner(model, capped, 100, slots=two), 0.1) == pytest.approx(15 / 4.0)
+    four = [4] * LAYOUT.n_servers
+    assert copies_of(CEMPlanner(model, capped, 100, slots=four), 0.1) == pytest.approx(free)
+    assert copies_of(CEMPlanner(model, config, 100, slots=two), 0.1) == pytest.approx(free)
+    with pytest.raises(ValueError, match="slots"):
+        CEMPlanner(model, capped, 100, slots=[2])
+
+
 def test_floored_consumption_counts_at_least_the_grant_less_the_releases_in_a_gap() -> None:
     """The model predicts that a task takes 0.1 of memory whatever it asks. Under a burst
     (nothing released between arrivals) a request of 0.2 with 0.35 left takes its 0.2: copy
