@@ -281,8 +281,9 @@ LAYOUT = ObservationLayout(5)
 def planner_config(**overrides: Any) -> PlannerConfig:
     """The planner's config with our settings off unless asked (these tests check the
     paper's mechanics; held_release, bandwidth_follows_compute, the copies' floored
-    consumption, typical imagined tasks, the latency floor and the previous grant tried
-    everywhere have tests of their own): copies of the task take what the model predicts."""
+    consumption, typical imagined tasks, the latency floor, the previous grant tried
+    everywhere and the places within slots have tests of their own): copies of the task take
+    what the model predicts."""
     paper = {
         "held_release": False,
         "bandwidth_follows_compute": False,
@@ -290,6 +291,7 @@ def planner_config(**overrides: Any) -> PlannerConfig:
         "imagined_tasks": "copies",
         "floor_at_seen": False,
         "previous_grant_everywhere": False,
+        "places_within_slots": False,
     }
     return AIFConfig.from_params({**paper, **overrides}).planner
 
