@@ -25,6 +25,7 @@ from agents.aif.model import N_DYNAMIC, N_SHARE, TARGETS, EnsembleModel
 from agents.aif.planner import REFERENCE_LEVELS, CEMPlanner, PlannerConfig, fill_places
 from agents.base import HyperparameterError, check_hyperparameters, evaluate_episode, make_agent
 from cloudedge import CloudEdgeEnv
+from cloudedge.config import load_scenario
 from cloudedge.metrics import rewardless_guidance
 from cloudedge.observation import ObservationLayout
 
@@ -1118,3 +1119,12 @@ def test_the_vectorised_task_value_is_eq_11_exactly() -> None:
     floor = planner.config.min_latency_s
     expected = np.vectorize(rewardless_guidance)(p, np.maximum(raw[:, 3], floor), raw[:, 4])
     np.testing.assert_array_equal(planner.task_value(p, raw), expected)
+
+
+def test_the_agent_counts_places_within_each_servers_slots_from_its_scenario() -> None:
+    """The planner gets each server's compute slots from the scenario: queueing's 8 slots
+    leave 7 places beside the current task; the paper's 32 leave 31."""
+    for name, places in (("queueing", 7.0), ("paper", 31.0)):
+        agent = AIFAgent(load_scenario(name), seed=0, n_members=2, n_hidden=8)
+        assert agent.planner.max_places is not None
+        assert agent.planner.max_places.tolist() == [places] * agent.n_servers
