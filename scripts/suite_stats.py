@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 import warnings
@@ -309,6 +310,20 @@ def scenario_bound(frame: pd.DataFrame, scenario: str, name: str) -> float:
     return float(values[0])
 
 
+#: A commit as a README's record names it: "`<hash>` (<n> runs)" or "`<hash>`" in a list.
+RECORDED_COMMIT = re.compile(r"`([0-9a-f]{7,40}(?:-dirty)?)`")
+
+
+def recorded_commits(readme: str) -> list[str]:
+    """The commits a suite README's record names for its runs ("Runs made at commit" and
+    "Kept from" lines), each once, in the order first named: flattened, where quoting the
+    whole record would nest it one level deeper on every ``--keep``."""
+    record = " ".join(
+        line for line in readme.splitlines() if line.startswith(("- Runs made at", "- Kept from"))
+    )
+    return list(dict.fromkeys(RECORDED_COMMIT.findall(record)))
+
+
 @dataclass(frozen=True)
 class Kept:
     """What ``--keep`` adds: the rows of the agents that were not rerun, from an earlier
@@ -319,8 +334,8 @@ class Kept:
     :param curves: their ``learning_curves.csv`` rows (empty without that file).
     :param walls: their ``wall_times.csv`` rows (empty without that file).
     :param bracket: the folder's ``bracket.csv`` (empty without it).
-    :param runs_line: the folder's README lines naming the commits its runs were made at (and
-        what it kept in turn).
+    :param runs_line: the commits the folder's README names as its runs' (its own runs and,
+        flattened, those of what it kept in turn), each once, in the order first named.
     """
 
     agents: list[str]
@@ -371,11 +386,7 @@ def read_kept(folder: Path, scores: pd.DataFrame) -> Kept:
 
     readme = folder / "README.md"
     text = readme.read_text(encoding="utf-8") if readme.is_file() else ""
-    runs_line = " ".join(
-        line[2:].rstrip(".")
-        for line in text.splitlines()
-        if line.startswith(("- Runs made at commit", "- Kept from"))
-    )
+    runs_line = ", ".join(f"`{commit}`" for commit in recorded_commits(text))
     return Kept(
         agents=agents,
         scores=old,
@@ -742,7 +753,8 @@ def main(argv: list[str] | None = None) -> None:
         record.append(
             f"- Kept from `{args.keep}` (`--keep`, not rerun): {', '.join(kept.agents)} "
             f"({len(kept.scores)} units), their scores, curves and wall times as that folder "
-            f"had them (its record: {kept.runs_line or 'none'}). The bracket is per scenario "
+            f"had them (the commits its record names, runs since replaced included: "
+            f"{kept.runs_line or 'none'}). The bracket is per scenario "
             "the larger of the new runs' and the kept one (`[kept]`), a valid lower end."
         )
     if walls is not None and not walls.empty:

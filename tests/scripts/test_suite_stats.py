@@ -4,7 +4,7 @@
 import pandas as pd
 import pytest
 
-from scripts.suite_stats import scenario_bound
+from scripts.suite_stats import recorded_commits, scenario_bound
 
 
 def test_a_scenario_has_one_positive_bound_or_the_table_is_named() -> None:
@@ -17,3 +17,20 @@ def test_a_scenario_has_one_positive_bound_or_the_table_is_named() -> None:
             ValueError, match=rf"^--keep: t has \d distinct upper bounds on {scenario}"
         ):
             scenario_bound(frame, scenario, "--keep: t")
+
+
+def test_a_kept_record_is_flattened_to_its_commits_once_each() -> None:
+    readme = "\n".join([
+        "# Scenario suite",
+        "- Command: `make benchmark-agents AGENTS='aif'`",
+        "- Runs made at commit: `57cfcaae01ba` (90 runs), `c927a959cabd` (10 runs).",
+        "- Kept from `results/suite` (`--keep`, not rerun): ppo (650 units), as that folder had "
+        "them (its record: Runs made at commit: `27aecc573e06` (100 runs) Kept from "
+        "`results/suite` (its record: Runs made at commit: `57cfcaae01ba` (100 runs), "
+        "`cfbe2db75d3a-dirty` (18 runs))).",
+        "- Scored at commit: `0000000000aa`",
+    ])  # fmt: skip
+    assert recorded_commits(readme) == [
+        "57cfcaae01ba", "c927a959cabd", "27aecc573e06", "cfbe2db75d3a-dirty"
+    ]  # fmt: skip
+    assert recorded_commits("# Scenario suite\n") == []
