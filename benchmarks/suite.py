@@ -40,14 +40,14 @@ from pathlib import Path
 
 import pandas as pd
 from hydra import compose, initialize_config_dir
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from benchmarks import lifecycle
 from benchmarks.config import agent_names, register_configs
 from benchmarks.harness import BenchError
 from benchmarks.run import run_from_config
 from benchmarks.store import atomic_write_text, verify_run
-from cloudedge.config import available_scenarios, load_scenario
+from cloudedge.config import ConfigError, available_scenarios, load_scenario, scenario_from_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -110,7 +110,10 @@ def run_one(
     :param quick_eval_n_tasks: tasks per evaluation episode in the quick suite (default
         :data:`QUICK_EVAL_N_TASKS`).
     """
-    env = load_scenario(scenario)
+    # The env as the runs will see it: a scenario file's, and any env.* override applied.
+    experiment = f"experiment={'suite_quick' if quick else 'suite'}"
+    composed = _compose([f"env={scenario}", f"agent={agent}", experiment, *overrides])
+    env = scenario_from_dict(OmegaConf.to_container(composed.env, resolve=True))
     cap = QUICK_EVAL_N_TASKS if quick_eval_n_tasks is None else quick_eval_n_tasks
     n_tasks = min(env.n_tasks, cap) if quick else env.n_tasks
     # References do not learn: one training episode (the harness's train stage) is all they need.
@@ -120,7 +123,7 @@ def run_one(
         f"env={scenario}",
         f"agent={agent}",
         f"seed={seed}",
-        f"experiment={'suite_quick' if quick else 'suite'}",
+        experiment,
         f"out_dir={out_dir / scenario}",
         f"experiment.train_env_steps={steps}",
         f"experiment.train_episodes={math.ceil(budget / env.n_tasks)}",
@@ -299,6 +302,57 @@ def wall_times(out_dir: Path) -> pd.DataFrame:
     return table.reset_index(drop=True).reindex(columns=columns)
 
 
+#: Where the suite keeps copies of the scenario files it was given (``<out_dir>/<this>/env/``),
+#: a folder Hydra's ``env=`` group searches besides the shipped scenarios.
+SCENARIO_FILES_DIR = "scenario_files"
+
+
+def scenario_files(scenarios: list[str], out_dir: Path) -> tuple[list[str], tuple[str, ...]]:
+    """Resolve ``--scenarios``: shipped names stay; a path ending in ``.yaml``/``.yml`` is a
+    scenario file, checked, copied to ``<out_dir>/scenario_files/env/<stem>.yaml`` and named by
+    its stem (its runs go to ``<out_dir>/<stem>/``).
+
+    :return: the scenario names, and the Hydra override that lets ``env=<stem>`` find the copies
+        (none when every scenario is shipped).
+    :raises ValueError: on an unknown name, a file that is not a valid scenario (naming the file
+        and the field), a file whose stem is a shipped scenario's, or two files with one stem.
+    """
+    shipped = available_scenarios()
+    names: list[str] = []
+    files: dict[str, str] = {}
+    for scenario in scenarios:
+        if not scenario.endswith((".yaml", ".yml")):
+            if scenario not in shipped:
+                raise ValueError(
+                    f"unknown scenario {scenario!r}: allowed {shipped} or the path of a "
+                    "scenario YAML file"
+                )
+            names.append(scenario)
+            continue
+        path = Path(scenario)
+        try:
+            load_scenario(path)  # every field checked before any run
+        except ConfigError as err:
+            raise ValueError(f"--scenarios: {err}") from None
+        stem = path.stem
+        if stem in shipped:
+            raise ValueError(
+                f"--scenarios {scenario}: its name {stem!r} is a shipped scenario's; rename "
+                "the file (runs are filed under the file's name)"
+            )
+        if stem in files and files[stem] != path.read_text():
+            raise ValueError(f"--scenarios: two different files named {stem!r}")
+        files[stem] = path.read_text()
+        names.append(stem)
+    if not files:
+        return names, ()
+    search_dir = (out_dir / SCENARIO_FILES_DIR).resolve()
+    for stem, text in files.items():
+        atomic_write_text(search_dir / "env" / f"{stem}.yaml", text)
+    # Replaces conf/config.yaml's list, so the shipped scenarios' package stays on it.
+    return names, (f"hydra.searchpath=[file://{search_dir},pkg://cloudedge.scenarios]",)
+
+
 def units_of(scenarios: Iterable[str], agents: Iterable[str], seeds: Iterable[int]) -> list[Unit]:
     """Every (scenario, agent, seed), seed-major: a suite stopped early has whole seeds."""
     return [(sc, ag, se) for se in seeds for ag in agents for sc in scenarios]
@@ -364,9 +418,10 @@ def main(argv: list[str] | None = None) -> None:
     if unknown_agents:
         parser.error(f"unknown agent(s) {unknown_agents}: allowed {agent_names()}")
     seeds = args.seeds if args.seeds is not None else ([0, 1] if args.quick else [0, 1, 2, 3, 4])
-    unknown = sorted(set(args.scenarios) - set(available_scenarios()))
-    if unknown:
-        parser.error(f"unknown scenario(s) {unknown}: allowed {available_scenarios()}")
+    try:
+        args.scenarios, scenario_overrides = scenario_files(args.scenarios, out_dir)
+    except ValueError as err:
+        parser.error(str(err))
     started = time.perf_counter()
     try:
         units = units_of(args.scenarios, agents, seeds)
@@ -378,7 +433,7 @@ def main(argv: list[str] | None = None) -> None:
                 args.quick,
                 args.jobs,
                 train_env_steps=steps,
-                overrides=tuple(args.override),
+                overrides=(*scenario_overrides, *args.override),
             )
     except BenchError as err:
         print(f"suite: error: {err}", file=sys.stderr)

@@ -3,7 +3,10 @@
 The schema is that of the Azure LLM Inference Trace 2023 (Patel et al., "Splitwise", ISCA 2024):
 a CSV whose header is exactly ``TIMESTAMP,ContextTokens,GeneratedTokens``, one request per row,
 timestamps like ``2023-11-16 18:17:03.9799600`` (up to 9 fractional digits accepted) sorted
-ascending. ``ContextTokens`` is the prompt length and ``GeneratedTokens`` the completion length.
+ascending. The 2024 release of the trace (Stojkovic et al., "DynamoLLM", HPCA 2025) writes the
+same columns with a UTC offset, ``2024-05-10 00:00:00.009930+00:00``; an offset (``Z`` or
+``+HH:MM``) is accepted when every row has one, and such times are compared in UTC.
+``ContextTokens`` is the prompt length and ``GeneratedTokens`` the completion length.
 
 Arrival times are kept relative to the first request of a trace (or of a slice), so every
 :class:`LLMTrace` starts at ``arrival_s[0] == 0.0``.
@@ -46,8 +49,11 @@ BYTES_PER_TOKEN: float = 4.0
 _NS_PER_S = 1_000_000_000
 _SECONDS_PER_DAY = 86_400
 # Strict shape check before datetime parsing: fromisoformat alone would also accept dates without
-# a time, week dates and time zones, none of which belong in this schema.
-_TIMESTAMP_RE = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:\.(\d{1,9}))?")
+# a time, week dates and named time zones, none of which belong in this schema. The optional
+# UTC offset is the 2024 release's (``+00:00``); groups: fraction, offset.
+_TIMESTAMP_RE = re.compile(
+    r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})?"
+)
 _UNSIGNED_INT_RE = re.compile(r"\d+")
 
 
@@ -157,14 +163,16 @@ class LLMTrace:
         :param path: the CSV file.
         :return: the trace, with arrivals relative to the first row.
         :raises TraceFormatError: on bytes that are not UTF-8 text, a wrong header, a row with
-            the wrong number of fields, an unparsable or decreasing timestamp, a token count that
-            is not a non-negative integer, or a file without data rows.
+            the wrong number of fields, an unparsable or decreasing timestamp, timestamps with and
+            without a UTC offset in one file, a token count that is not a non-negative integer,
+            or a file without data rows.
         """
         path = Path(path)
         times_ns: list[int] = []
         prompts: list[int] = []
         completions: list[int] = []
         previous_text = ""
+        with_offset = False  # whether the first row's timestamp has a UTC offset
         raw = path.read_bytes()
         try:
             text = raw.decode("utf-8-sig")
@@ -186,7 +194,21 @@ class LLMTrace:
                     continue
                 _check_field_count(path, line, row)
                 stamp_text = row[0].strip()
-                stamp_ns = _parse_timestamp_ns(path, line, stamp_text)
+                stamp_ns, has_offset = _parse_timestamp_ns(path, line, stamp_text)
+                if not times_ns:
+                    with_offset = has_offset
+                elif has_offset != with_offset:
+                    # A naive time beside a UTC one has no order: which zone is it in?
+                    raise TraceFormatError(
+                        path,
+                        line,
+                        TRACE_COLUMNS[0],
+                        f"timestamp {stamp_text!r} "
+                        + ("has a UTC offset" if has_offset else "has no UTC offset")
+                        + " where the first row's "
+                        + ("has none" if has_offset else "has one")
+                        + ": every row must have one, or none",
+                    )
                 if times_ns and stamp_ns < times_ns[-1]:
                     raise TraceFormatError(
                         path,
@@ -383,26 +405,44 @@ def _check_field_count(path: Path, line: int, row: list[str]) -> None:
     )
 
 
-def _parse_timestamp_ns(path: Path, line: int, text: str) -> int:
-    """Nanoseconds since 0001-01-01, exact (no float rounding, all fractional digits kept)."""
+def _parse_timestamp_ns(path: Path, line: int, text: str) -> tuple[int, bool]:
+    """Nanoseconds since 0001-01-01 (UTC where the stamp has an offset), exact (no float rounding,
+    all fractional digits kept), and whether the stamp has a UTC offset."""
     match = _TIMESTAMP_RE.fullmatch(text)
     try:
         if match is None:
             raise ValueError("wrong shape")
         stamp = datetime.fromisoformat(text[:19])
+        offset_s = _offset_seconds(match.group(2))
     except ValueError:
         raise TraceFormatError(
             path,
             line,
             TRACE_COLUMNS[0],
-            f"cannot parse timestamp {text!r} (expected YYYY-MM-DD HH:MM:SS.fffffff)",
+            f"cannot parse timestamp {text!r} (expected YYYY-MM-DD HH:MM:SS.fffffff, "
+            "optionally with a UTC offset such as +00:00)",
         ) from None
     fraction = match.group(1) or ""
     fraction_ns = int(fraction.ljust(9, "0")) if fraction else 0
     seconds = (
         stamp.toordinal() * _SECONDS_PER_DAY + stamp.hour * 3600 + stamp.minute * 60 + stamp.second
     )
-    return seconds * _NS_PER_S + fraction_ns
+    return (seconds - offset_s) * _NS_PER_S + fraction_ns, match.group(2) is not None
+
+
+def _offset_seconds(offset: str | None) -> int:
+    """Seconds east of UTC of ``Z``, ``+HH:MM`` or ``+HHMM`` (0 for no offset).
+
+    :raises ValueError: on hours above 23 or minutes above 59.
+    """
+    if offset is None or offset == "Z":
+        return 0
+    digits = offset[1:].replace(":", "")
+    hours, minutes = int(digits[:2]), int(digits[2:])
+    if hours > 23 or minutes > 59:
+        raise ValueError("offset out of range")
+    sign = -1 if offset[0] == "-" else 1
+    return sign * (hours * 3600 + minutes * 60)
 
 
 def _parse_tokens(path: Path, line: int, column: str, text: str) -> int:

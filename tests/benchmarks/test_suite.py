@@ -216,3 +216,49 @@ def test_difference_ci_treats_a_reference_without_spread_as_a_constant() -> None
     both = difference_ci(x, x - 0.1)
     assert both[0] == pytest.approx(0.1) and both[1] < 0.1 < both[2]
     assert high - low < both[2] - both[1]
+
+
+def test_a_scenario_file_runs_beside_the_shipped_ones_and_a_bad_one_is_refused(
+    tmp_path, monkeypatch, capsys
+) -> None:
+    import yaml
+
+    from cloudedge.config import scenario_path
+
+    monkeypatch.setattr(suite, "QUICK_EVAL_N_TASKS", 10)
+    variant = yaml.safe_load(scenario_path("paper").read_text())
+    variant["name"] = "paper_two_slots"
+    for server in variant["servers"]:
+        server["parallel_slots"] = 2
+    mine = tmp_path / "mine" / "paper_two_slots.yaml"
+    mine.parent.mkdir()
+    mine.write_text(yaml.safe_dump(variant))
+    out = tmp_path / "suite"
+    args = ["--quick", "--agents", "greedy_latency", "--seeds", "0", "--out-dir", str(out)]
+    suite.main([*args, "--scenarios", "paper", str(mine)])
+    scores = pd.read_csv(out / "scores.csv").set_index("scenario")["score"]
+    assert sorted(scores.index) == ["paper", "paper_two_slots"]
+    # The runs played the file's scenario: two slots a server leave most of the burst queued.
+    record = next((out / "paper_two_slots").glob("runs/*/tmax/greedy_latency/seed=0/run.json"))
+    servers = json.loads(record.read_text())["env_config"]["servers"]
+    assert {s["parallel_slots"] for s in servers} == {2}
+    assert scores["paper_two_slots"] < scores["paper"]
+    # A bad file is refused before any run, naming the file and the field.
+    variant["t_max_s"] = -1.0
+    bad = tmp_path / "mine" / "bad_deadline.yaml"
+    bad.write_text(yaml.safe_dump(variant))
+    with pytest.raises(SystemExit) as refused:
+        suite.main([*args, "--scenarios", str(bad)])
+    assert refused.value.code == 2
+    assert "bad_deadline.yaml" in capsys.readouterr().err
+    assert not (out / "bad_deadline").exists()
+    # A file may not take a shipped scenario's name, nor may a name be neither.
+    variant["t_max_s"] = 15.0
+    (tmp_path / "mine" / "paper.yaml").write_text(yaml.safe_dump(variant))
+    for scenario, message in (
+        (str(tmp_path / "mine" / "paper.yaml"), "is a shipped scenario's"),
+        ("no_such_scenario", "unknown scenario 'no_such_scenario'"),
+    ):
+        with pytest.raises(SystemExit):
+            suite.main([*args, "--scenarios", scenario])
+        assert message in capsys.readouterr().err

@@ -84,6 +84,28 @@ def test_small_file_without_trailing_newline_and_fraction_digits(tmp_path: Path)
     assert trace.completion_tokens.tolist() == [1, 0, 2]
 
 
+def test_utc_offsets_of_the_2024_release_are_read_in_utc(tmp_path: Path) -> None:
+    # The 2024 Azure release writes "+00:00" and sometimes drops the fraction; another offset is
+    # the same instant moved, so 01:00:01+01:00 is one second after 00:00:00+00:00.
+    path = write_trace(
+        tmp_path,
+        HEADER + "2024-05-10 00:00:00.009930+00:00,2162,5\n"
+        "2024-05-10 00:00:00.5Z,10,0\n"
+        "2024-05-10 01:00:01+01:00,7,2\n"
+        "2024-05-09 19:00:02-0500,3,4\n",
+    )
+    trace = LLMTrace.from_csv(path)
+    assert trace.arrival_s.tolist() == pytest.approx([0.0, 0.49007, 0.99007, 1.99007], abs=1e-12)
+    assert trace.prompt_tokens.tolist() == [2162, 10, 7, 3]
+    later_first = write_trace(
+        tmp_path,
+        HEADER + "2024-05-10 01:00:02+01:00,1,1\n2024-05-10 00:00:01+00:00,1,1\n",
+        name="decreasing_in_utc.csv",
+    )
+    with pytest.raises(TraceFormatError, match="must not decrease"):
+        LLMTrace.from_csv(later_first)
+
+
 def test_equal_timestamps_are_allowed(tmp_path: Path) -> None:
     stamp = "2023-11-16 18:17:03.0000000"
     path = write_trace(tmp_path, HEADER + f"{stamp},1,1\n{stamp},2,2\n")
@@ -134,8 +156,29 @@ ROW1 = "2023-11-16 18:17:03.9799600,4808,10\n"
             HEADER + ROW1 + "2023-11-16 18:17:04+01:00,1,1\n",
             3,
             "TIMESTAMP",
+            "has a UTC offset where the first row's has none",
+            id="time-zone-mixed",
+        ),
+        pytest.param(
+            HEADER + "2024-05-10 00:00:00+00:00,1,1\n2024-05-10 00:00:01,1,1\n",
+            3,
+            "TIMESTAMP",
+            "has no UTC offset where the first row's has one",
+            id="time-zone-dropped",
+        ),
+        pytest.param(
+            HEADER + ROW1 + "2023-11-16 18:17:04+24:00,1,1\n",
+            3,
+            "TIMESTAMP",
             "cannot parse",
-            id="time-zone",
+            id="time-zone-out-of-range",
+        ),
+        pytest.param(
+            HEADER + ROW1 + "2023-11-16 18:17:04 PST,1,1\n",
+            3,
+            "TIMESTAMP",
+            "cannot parse",
+            id="time-zone-named",
         ),
         pytest.param(
             HEADER + "2023-11-16 18:17:05.0000000,1,1\n2023-11-16 18:17:04.0300000,1,1\n",
