@@ -340,9 +340,10 @@ def scenario_files(scenarios: list[str], out_dir: Path) -> tuple[list[str], tupl
                 f"--scenarios {scenario}: its name {stem!r} is a shipped scenario's; rename "
                 "the file (runs are filed under the file's name)"
             )
-        if stem in files and files[stem] != path.read_text():
+        text = path.read_text()
+        if files.get(stem, text) != text:
             raise ValueError(f"--scenarios: two different files named {stem!r}")
-        files[stem] = path.read_text()
+        files[stem] = text
         names.append(stem)
     if not files:
         return names, ()
