@@ -81,7 +81,7 @@ from agents.base import (
 )
 from agents.torch_base import Stateful, TorchAgent, sample_index
 from cloudedge.config import ScenarioConfig
-from cloudedge.wrappers import DEFAULT_SHARE_LEVELS
+from cloudedge.wrappers import DEFAULT_SHARE_LEVELS, MemoryGrant
 
 
 def _mlp(sizes: Sequence[int]) -> nn.Sequential:
@@ -227,6 +227,7 @@ class GPNFSPAgent(TorchAgent):
     :param scenario: the scenario (server and terminal counts fix the network sizes).
     :param seed: seed of initialisation, mode draws, action sampling and reservoir draws.
     :param share_levels: share levels of the discrete action wrapper.
+    :param memory_grant: how the wrappers grant memory (:data:`~cloudedge.wrappers.MemoryGrant`).
     :param device: torch device; ``"auto"`` takes a GPU when one is present.
     :param eval_mode: ``"sampled"`` (default: NFSP's output policy is a mixed strategy) or
         ``"greedy"`` (the argmax of the evaluation policy, for comparison only).
@@ -286,6 +287,7 @@ class GPNFSPAgent(TorchAgent):
         seed: int = 0,
         *,
         share_levels: Sequence[float] = DEFAULT_SHARE_LEVELS,
+        memory_grant: MemoryGrant = "level",
         device: str = "auto",
         eval_mode: str | None = None,
         eta: float = 0.5,
@@ -314,6 +316,7 @@ class GPNFSPAgent(TorchAgent):
             seed,
             action_interface="discrete",
             share_levels=share_levels,
+            memory_grant=memory_grant,
             device=device,
             eval_mode=eval_mode,
         )

@@ -73,7 +73,7 @@ from agents.torch_base import Stateful, TorchAgent
 from cloudedge.config import ScenarioConfig
 from cloudedge.entities import resolve_compute_profile
 from cloudedge.profiles import ComputeProfile
-from cloudedge.wrappers import DEFAULT_SHARE_LEVELS
+from cloudedge.wrappers import DEFAULT_SHARE_LEVELS, MemoryGrant
 
 
 def _fastest_compute_s(scenario: ScenarioConfig, profile_name: str) -> float:
@@ -125,6 +125,7 @@ class RainbowAgent(TorchAgent):
     :param scenario: the scenario (server count fixes the network's input and output sizes).
     :param seed: seed of network initialisation, noise, replay sampling and exploration.
     :param share_levels: share levels of :class:`~cloudedge.wrappers.DiscreteActionWrapper`.
+    :param memory_grant: how the wrappers grant memory (:data:`~cloudedge.wrappers.MemoryGrant`).
     :param device: torch device; ``"auto"`` takes a GPU when one is present.
     :param gamma: discount factor.
     :param n_step: n of the multi-step return.
@@ -179,6 +180,7 @@ class RainbowAgent(TorchAgent):
         seed: int = 0,
         *,
         share_levels: Sequence[float] = DEFAULT_SHARE_LEVELS,
+        memory_grant: MemoryGrant = "level",
         device: str = "auto",
         gamma: float = 0.99,
         n_step: int = 3,
@@ -205,6 +207,7 @@ class RainbowAgent(TorchAgent):
             seed,
             action_interface="discrete",
             share_levels=share_levels,
+            memory_grant=memory_grant,
             device=device,
             eval_mode="greedy",
         )

@@ -70,7 +70,7 @@ from agents.base import (
 from agents.torch_base import Stateful, TensorState, TorchAgent, sample_index
 from cloudedge.config import ScenarioConfig
 from cloudedge.env import CloudEdgeEnv
-from cloudedge.wrappers import DEFAULT_SHARE_LEVELS
+from cloudedge.wrappers import DEFAULT_SHARE_LEVELS, MemoryGrant
 
 #: Where :class:`EpisodeSeedWrapper` keeps the env's episode metrics: SB3's ``Monitor``
 #: wrapper overwrites ``info['episode']`` with its own ``{r, l, t}`` summary.
@@ -159,6 +159,7 @@ class SB3Agent(TorchAgent):
     :param action_space: ``"discrete"`` (:class:`DiscreteActionWrapper`) or ``"box"``
         (:class:`BoxActionWrapper`); restricted by the algorithm.
     :param share_levels: share levels of the wrappers (the Box level's range too).
+    :param memory_grant: how the wrappers grant memory (:data:`~cloudedge.wrappers.MemoryGrant`).
     :param device: torch device; ``"auto"`` takes a GPU when one is present.
     :param eval_mode: ``"sampled"`` or ``"greedy"`` (SB3's ``deterministic=True``); None keeps
         the algorithm's default (how it acts in training, see the subclasses).
@@ -178,6 +179,7 @@ class SB3Agent(TorchAgent):
         *,
         action_space: str | None = None,
         share_levels: Sequence[float] = DEFAULT_SHARE_LEVELS,
+        memory_grant: MemoryGrant = "level",
         device: str = "auto",
         eval_mode: str | None = None,
         policy: str = "MlpPolicy",
@@ -200,6 +202,7 @@ class SB3Agent(TorchAgent):
             seed,
             action_interface=kind,  # type: ignore[arg-type]
             share_levels=share_levels,
+            memory_grant=memory_grant,
             device=device,
             eval_mode=eval_mode,
         )

@@ -39,6 +39,7 @@ from cloudedge.wrappers import (
     BoxActionWrapper,
     DiscreteActionWrapper,
     FlatInterface,
+    MemoryGrant,
 )
 
 #: How an agent acts at evaluation (the harness's ``eval_mode`` CSV column).
@@ -93,6 +94,7 @@ class TorchAgent(Agent):
     :param seed: seed of the agent's randomness (initialisation, exploration, sampling).
     :param action_interface: ``"discrete"`` or ``"box"`` (:mod:`cloudedge.wrappers`).
     :param share_levels: the wrappers' share levels.
+    :param memory_grant: how the wrappers grant memory (:data:`~cloudedge.wrappers.MemoryGrant`).
     :param device: torch device; ``"auto"`` takes a GPU when one is present.
     :param eval_mode: ``"sampled"`` or ``"greedy"``; None keeps the class's default (how the
         algorithm acts in training).
@@ -108,6 +110,7 @@ class TorchAgent(Agent):
         *,
         action_interface: FlatInterface,
         share_levels: Sequence[float] = DEFAULT_SHARE_LEVELS,
+        memory_grant: MemoryGrant = "level",
         device: str = "auto",
         eval_mode: str | None = None,
     ) -> None:
@@ -116,7 +119,7 @@ class TorchAgent(Agent):
         if mode not in EVAL_MODES:
             raise ValueError(f"eval_mode = {eval_mode!r}: allowed {list(EVAL_MODES)}")
         self.eval_mode = mode
-        self.decoder = ActionDecoder(scenario.n_servers, tuple(share_levels))
+        self.decoder = ActionDecoder(scenario.n_servers, tuple(share_levels), memory_grant)
         self.decoder.space(action_interface)  # rejects an unknown interface
         self.action_interface: FlatInterface = action_interface
         self.share_levels = self.decoder.share_levels
@@ -128,8 +131,8 @@ class TorchAgent(Agent):
     def wrap(self, env: gym.Env) -> gym.Env:
         """``env`` behind the agent's flat action wrapper (for training)."""
         if self.action_interface == "discrete":
-            return DiscreteActionWrapper(env, self.share_levels)
-        return BoxActionWrapper(env, self.share_levels)
+            return DiscreteActionWrapper(env, self.share_levels, self.decoder.memory_grant)
+        return BoxActionWrapper(env, self.share_levels, self.decoder.memory_grant)
 
     def decode(self, action: Any, observation: np.ndarray) -> Action:
         """The raw action of flat ``action`` for ``observation`` (the wrappers' decoder)."""

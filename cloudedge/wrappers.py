@@ -8,7 +8,7 @@ Both wrappers offer the same actions, one discretely and one continuously:
 | server j           | ``k // L``                         | argmax of the first N entries         |
 | share level s      | ``share_levels[k % L]``            | last entry u: ``lo * (hi / lo) ** u`` |
 | compute, bandwidth | s                                  | s                                     |
-| GPU memory         | ``min(1, max(s, need_j))``         | ``min(1, max(s, need_j))``            |
+| GPU memory         | ``memory_grant`` rule (below)      | ``memory_grant`` rule (below)         |
 | action_mask (info) | per action (per server moves to    | per server (the env's)                |
 |                    | ``info['server_mask']``)           |                                       |
 
@@ -19,6 +19,15 @@ the levels are spaced by ratios).
 ``need_j`` is the memory share the current task needs on server ``j``, read from the
 observation's ``memory_need`` block (:class:`~cloudedge.observation.ObservationLayout`): a
 memory share below it can only fail (out of memory), so both wrappers grant at least it.
+The ``memory_grant`` rule sets the rest:
+
+- ``"level"``: ``min(1, max(s, need_j))``, memory follows the level above the need (the
+  rule every committed DRL number was made with).
+- ``"need"``: ``min(1, need_j)``, the level sets compute and bandwidth only. Memory above
+  the need buys nothing in the simulator (it is checked against the need, then held until
+  release), so under ``"level"`` the levels above the need (2-5x it at 0.1 and 0.25) only
+  lock memory away from later tasks, which the reference heuristics (memory = need) and
+  AIF (memory chosen apart from compute) are not made to do.
 
 Training and evaluation decode by the same code: the wrappers keep the last observation they
 returned and decode with :class:`ActionDecoder`, which agents also use on the observation
@@ -47,16 +56,30 @@ DEFAULT_SHARE_LEVELS: tuple[float, ...] = (0.025, 0.05, 0.1, 0.25)
 #: The flat action interfaces (:class:`DiscreteActionWrapper`, :class:`BoxActionWrapper`).
 FlatInterface = Literal["discrete", "box"]
 
+#: How the flat actions grant GPU memory (the module docstring says what each means).
+MemoryGrant = Literal["level", "need"]
+MEMORY_GRANTS: tuple[str, ...] = ("level", "need")
 
-def grant(server: int, level: float, memory_need_share: float) -> dict[str, Any]:
+
+def grant(
+    server: int, level: float, memory_need_share: float, memory_grant: MemoryGrant = "level"
+) -> dict[str, Any]:
     """The raw action granting share ``level`` of server ``server`` (both wrappers' rule).
 
     :param server: index of the server.
     :param level: fraction of the server's compute and bandwidth to grant, in (0, 1].
     :param memory_need_share: the memory share the task needs on that server.
-    :returns: ``{"server", "share": [level, level, min(1, max(level, need))]}``.
+    :param memory_grant: ``"level"``: memory ``min(1, max(level, need))``; ``"need"``:
+        memory ``min(1, need)``.
+    :returns: ``{"server", "share": [level, level, memory]}``.
     """
-    memory = min(1.0, max(level, float(memory_need_share)))
+    need = float(memory_need_share)
+    if memory_grant == "level":
+        memory = min(1.0, max(level, need))
+    elif memory_grant == "need":
+        memory = min(1.0, need)
+    else:
+        raise ValueError(f"memory_grant = {memory_grant!r}: allowed {list(MEMORY_GRANTS)}")
     return {"server": int(server), "share": np.array([level, level, memory], dtype=np.float32)}
 
 
@@ -66,10 +89,12 @@ class ActionDecoder:
 
     :param n_servers: N, the number of servers.
     :param share_levels: the discrete share levels; their min and max bound the Box level.
+    :param memory_grant: how memory is granted (:data:`MemoryGrant`).
     """
 
     n_servers: int
     share_levels: tuple[float, ...] = DEFAULT_SHARE_LEVELS
+    memory_grant: MemoryGrant = "level"
     layout: ObservationLayout = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -77,6 +102,8 @@ class ActionDecoder:
         if not levels or any(not 0.0 < x <= 1.0 for x in levels):
             raise ValueError(f"share_levels = {self.share_levels!r}: each level must be in (0, 1]")
         object.__setattr__(self, "share_levels", levels)
+        if self.memory_grant not in MEMORY_GRANTS:
+            raise ValueError(f"memory_grant = {self.memory_grant!r}: allowed {list(MEMORY_GRANTS)}")
         object.__setattr__(self, "layout", ObservationLayout(self.n_servers))
 
     @property
@@ -109,7 +136,7 @@ class ActionDecoder:
             raise ValueError(f"action = {k} is out of range: allowed [0, {self.n_discrete - 1}]")
         server, level = divmod(k, len(self.share_levels))
         share = self.share_levels[level]
-        return grant(server, share, self.memory_need(observation, server))
+        return grant(server, share, self.memory_need(observation, server), self.memory_grant)
 
     def box(self, action: Any, observation: np.ndarray) -> dict[str, Any]:
         """Raw action of a Box vector (N server scores, then the level entry in [0, 1]).
@@ -124,7 +151,7 @@ class ActionDecoder:
             )
         server = int(np.argmax(vector[: self.n_servers]))
         level = self.box_level(vector[self.n_servers])
-        return grant(server, level, self.memory_need(observation, server))
+        return grant(server, level, self.memory_need(observation, server), self.memory_grant)
 
     def decode(
         self, interface: FlatInterface, action: Any, observation: np.ndarray
@@ -150,9 +177,14 @@ class _FlatActionWrapper(gym.ActionWrapper):
 
     interface: FlatInterface
 
-    def __init__(self, env: gym.Env, share_levels: Sequence[float] = DEFAULT_SHARE_LEVELS) -> None:
+    def __init__(
+        self,
+        env: gym.Env,
+        share_levels: Sequence[float] = DEFAULT_SHARE_LEVELS,
+        memory_grant: MemoryGrant = "level",
+    ) -> None:
         super().__init__(env)
-        self.decoder = ActionDecoder(env.unwrapped.n_servers, tuple(share_levels))
+        self.decoder = ActionDecoder(env.unwrapped.n_servers, tuple(share_levels), memory_grant)
         self.share_levels = self.decoder.share_levels
         self.n_servers = self.decoder.n_servers
         self.action_space = self.decoder.space(self.interface)
@@ -180,13 +212,14 @@ class _FlatActionWrapper(gym.ActionWrapper):
 class DiscreteActionWrapper(_FlatActionWrapper):
     """``Discrete(N * L)``: action ``k`` is server ``k // L`` with share level ``k % L``.
 
-    The level's fraction is granted for compute and bandwidth; for GPU memory the task is
-    granted ``max(level, its memory need)`` (the module docstring tables both wrappers).
+    The level's fraction is granted for compute and bandwidth; GPU memory follows
+    ``memory_grant`` (the module docstring tables both wrappers).
     ``info['action_mask']`` is expanded to the ``N * L`` actions; the env's per-server mask
     moves to ``info['server_mask']``.
 
     :param env: a :class:`~cloudedge.env.CloudEdgeEnv` (possibly wrapped).
     :param share_levels: the fractions of a server's capacity the actions can grant.
+    :param memory_grant: how memory is granted (:data:`MemoryGrant`).
     """
 
     interface: FlatInterface = "discrete"
@@ -204,11 +237,12 @@ class BoxActionWrapper(_FlatActionWrapper):
     The continuous counterpart of :class:`DiscreteActionWrapper`: the last entry ``u`` is
     log-scaled onto the discrete levels' range, ``s = lo * (hi / lo) ** u`` (so ``u = 0.5``
     grants the levels' geometric mean), with the same grant rule (compute = bandwidth = ``s``,
-    memory = ``max(s, need)``). Log scale because the levels are spaced by ratios: each
+    memory by ``memory_grant``). Log scale because the levels are spaced by ratios: each
     doubling of the share gets the same width of ``u``.
 
     :param env: a :class:`~cloudedge.env.CloudEdgeEnv` (possibly wrapped).
     :param share_levels: the discrete levels whose min and max bound the level.
+    :param memory_grant: how memory is granted (:data:`MemoryGrant`).
     """
 
     interface: FlatInterface = "box"
@@ -216,9 +250,11 @@ class BoxActionWrapper(_FlatActionWrapper):
 
 __all__ = [
     "DEFAULT_SHARE_LEVELS",
+    "MEMORY_GRANTS",
     "ActionDecoder",
     "BoxActionWrapper",
     "DiscreteActionWrapper",
     "FlatInterface",
+    "MemoryGrant",
     "grant",
 ]

@@ -91,3 +91,45 @@ def test_discrete_wrapper_expands_the_mask_and_checks_levels() -> None:
         DiscreteActionWrapper(CloudEdgeEnv(), share_levels=(0.0,))
     with pytest.raises(ValueError, match="action interface"):
         ActionDecoder(5).decode("dict", 0, np.zeros(35))
+
+
+@pytest.mark.parametrize("wrapper", [DiscreteActionWrapper, BoxActionWrapper])
+def test_memory_grant_need_grants_the_need_at_every_level(wrapper: type) -> None:
+    """``memory_grant="need"``: the level sets compute and bandwidth; memory is the need."""
+    by_need = wrapper(CloudEdgeEnv(), memory_grant="need")
+    by_level = wrapper(CloudEdgeEnv())
+    by_need.reset(seed=2)
+    by_level.reset(seed=2)
+    sim = by_need.unwrapped.simulator
+    n, n_levels = by_need.n_servers, len(DEFAULT_SHARE_LEVELS)
+    for server in range(n):
+        need_share = sim.current_memory_need_bytes() / sim.servers[server].capacity.memory_bytes
+        for k, level in enumerate(DEFAULT_SHARE_LEVELS):
+            flat = (
+                server * n_levels + k
+                if wrapper is DiscreteActionWrapper
+                else box_vector(n, server, level)
+            )
+            need, floor = by_need.action(flat)["share"], by_level.action(flat)["share"]
+            np.testing.assert_allclose(need[:2], floor[:2])
+            assert need[2] == pytest.approx(min(1.0, need_share), rel=1e-5)
+            assert floor[2] == pytest.approx(min(1.0, max(level, need_share)), rel=1e-5)
+
+
+def test_memory_grant_need_holds_less_memory_and_still_completes_the_task() -> None:
+    """At the top level a "need" grant completes the task and leaves more memory free."""
+    free_share = {}
+    for rule in ("level", "need"):
+        env = DiscreteActionWrapper(CloudEdgeEnv(), memory_grant=rule)  # type: ignore[arg-type]
+        env.reset(seed=0)
+        top = len(DEFAULT_SHARE_LEVELS) - 1  # server 0 at level 0.25
+        _, _, _, _, info = env.step(top)
+        assert info["outcome"].completed
+        free_share[rule] = float(env.unwrapped.simulator.servers[0].table_row[2])
+    assert free_share["level"] == pytest.approx(1.0 - DEFAULT_SHARE_LEVELS[-1], rel=1e-5)
+    assert free_share["need"] > free_share["level"] + 0.1
+
+
+def test_memory_grant_rejects_an_unknown_rule() -> None:
+    with pytest.raises(ValueError, match="memory_grant = 'all': allowed \\['level', 'need'\\]"):
+        ActionDecoder(5, memory_grant="all")  # type: ignore[arg-type]
