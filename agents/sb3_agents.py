@@ -13,7 +13,7 @@ action decoding, save/load):
   its mode is not what earned its training reward.
 * :class:`SACAgent`: SAC on :class:`~cloudedge.wrappers.BoxActionWrapper` (SAC needs a Box),
   the continuous counterpart of the discrete set (server scores + one log-scaled share
-  level with the same memory floor). Evaluated greedily (the mean action), SAC's usual
+  level with the same memory rule). Evaluated greedily (the mean action), SAC's usual
   evaluation: its entropy-regularised critic learns the value of the greedy mean too.
 * :class:`QRDQNAgent`: QR-DQN on :class:`~cloudedge.wrappers.DiscreteActionWrapper`,
   evaluated greedily (value-based).

@@ -62,8 +62,9 @@ class CloudEdgeEnv(gym.Env[np.ndarray, dict[str, Any]]):
     space (unknown server, NaN or negative share) raises ``ValueError`` and changes nothing.
 
     Flat views of the same actions (:mod:`cloudedge.wrappers`, for libraries that cannot take a
-    ``Dict``); both grant share level ``s`` of compute and bandwidth and ``max(s, need_j)`` of
-    memory (``need_j`` from the observation's ``memory_need`` block), over the same levels:
+    ``Dict``); both grant share level ``s`` of compute and bandwidth and, by their
+    ``memory_grant`` rule, ``max(s, need_j)`` (``"level"``) or ``need_j`` (``"need"``) of memory
+    (``need_j`` from the observation's ``memory_need`` block), over the same levels:
 
     | wrapper                 | space                  | server j          | share level s         |
     |-------------------------|------------------------|-------------------|-----------------------|

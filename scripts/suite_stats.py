@@ -286,28 +286,35 @@ def best_known(episodes: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
-#: Relative tolerance of ``--keep``'s check that both folders scored the same episodes (a mean
-#: of the same bounds, computed by the same code, agrees to rounding).
+#: Relative tolerance of the checks that runs scored the same episodes (a mean of the same
+#: bounds agrees to rounding, also where the bounds were recomputed by a later commit: the
+#: suite's azure_a100_3090 bound moved in its last bit between two computations).
 BOUND_RTOL = 1e-9
 
 
 def scenario_bound(frame: pd.DataFrame, scenario: str, name: str) -> float:
     """The one mean upper bound of ``scenario`` in a scores table (every run of a scenario plays
-    the same held-out episodes, so they share it).
+    the same held-out episodes, so they share it, to :data:`BOUND_RTOL`).
 
     :param name: names the table in the error.
+    :returns: the largest of the values that agree to :data:`BOUND_RTOL`.
     :raises ValueError: naming ``name`` and ``scenario`` when the table has no bound there
-        (a run made with ``experiment.eval_bound=false``), several, or one that is not positive
-        and finite.
+        (a run made with ``experiment.eval_bound=false``), several that differ by more than
+        :data:`BOUND_RTOL`, or one that is not positive and finite.
     """
-    values = frame.loc[frame["scenario"] == scenario, "upper_bound"].dropna().unique()
-    if len(values) != 1 or not (np.isfinite(values[0]) and values[0] > 0):
+    values = np.sort(frame.loc[frame["scenario"] == scenario, "upper_bound"].dropna().unique())
+    if (
+        len(values) == 0
+        or not np.all(np.isfinite(values) & (values > 0))
+        or values[-1] - values[0] > BOUND_RTOL * values[-1]
+    ):
         raise ValueError(
             f"{name} has {len(values)} distinct upper bounds on {scenario} "
-            f"({list(values)[:3]}); allowed one positive finite value per scenario (the same "
-            "held-out episodes; a run with experiment.eval_bound=false has none)"
+            f"({list(values)[:3]}); allowed one positive finite value per scenario, to a "
+            f"relative {BOUND_RTOL:g} (the same held-out episodes; a run with "
+            "experiment.eval_bound=false has none)"
         )
-    return float(values[0])
+    return float(values[-1])
 
 
 #: A commit as a README's record names it: "`<hash>` (<n> runs)" or "`<hash>`" in a list.

@@ -1,9 +1,10 @@
 """Compare a variant of one agent (a suite run with ``--override``) with the suite's own runs.
 
 Usage: ``python -m scripts.suite_variant --variant outputs/suite_fill/scores.csv
-[--base outputs/suite/scores.csv] [--agent aif] --out results/aif_variants/fill.csv``
-(also writes the table as Markdown beside it, ``fill.md``, headed by the command and the
-variant's overrides as its runs recorded them in ``suite.json``).
+[--base outputs/suite/scores.csv] [--agent aif] [--label NAME] --out
+results/aif_variants/fill.csv`` (also writes the table as Markdown beside it, ``fill.md``,
+headed by the command and the variant's overrides as its runs recorded them in
+``suite.json``, or by ``--label``).
 
 Per scenario, on the seeds the variant ran (the base must have them): the agent's mean score
 (fraction of the bound) in the base suite and in the variant, and the best deployable
@@ -128,6 +129,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--base", type=Path, default=Path("outputs/suite/scores.csv"))
     parser.add_argument("--agent", default="aif")
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument(
+        "--label",
+        help="the variant's name in the .md title (default: the overrides its runs recorded), "
+        "e.g. for a variant that is now the default",
+    )
     parser.add_argument("--base-bound", action="store_true",
                         help="score by the base bound (a variant run without bounds)")  # fmt: skip
     args = parser.parse_args(argv)
@@ -144,7 +150,9 @@ def main(argv: list[str] | None = None) -> None:
     atomic_write_text(args.out, table.to_csv(index=False, float_format="%.4f"))
     record = args.variant.parent / "suite.json"
     overrides = json.loads(record.read_text()).get("overrides", []) if record.is_file() else []
-    if not overrides:  # e.g. a suite stopped early and scored by --collect-only
+    if args.label:
+        overrides = [args.label]
+    elif not overrides:  # e.g. a suite stopped early and scored by --collect-only
         overrides = settings_from_runs(args.variant.parent, args.agent)
     command = " ".join(["python -m scripts.suite_variant", *(argv or sys.argv[1:])])
     markdown = (

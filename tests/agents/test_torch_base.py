@@ -61,6 +61,35 @@ def test_sampled_box_actions_are_valid_and_repeat_per_episode_seed(cls: type, kw
     assert evaluate_episode(agent, env, 6) == second
 
 
+@pytest.mark.parametrize(
+    ("cls", "kwargs"),
+    [
+        (PPOAgent, {"n_steps": 32, "batch_size": 32}),
+        (QRDQNAgent, {}),
+        (SACAgent, {"learning_starts": 10}),
+        (RainbowAgent, {}),
+        (GPNFSPAgent, {}),
+    ],
+)
+def test_memory_grant_reaches_training_and_evaluation_alike(cls: type, kwargs: dict) -> None:
+    """The memory rule is the agent's: its training wrapper and its ``act`` grant the need."""
+    scenario = cloudedge.paper_scenario(n_tasks=10)
+    agent = cls(scenario, seed=0, memory_grant="need", **kwargs)
+    env = CloudEdgeEnv(scenario)
+    wrapped = agent.wrap(CloudEdgeEnv(scenario))
+    obs, info = env.reset(seed=0)
+    wrapped.reset(seed=0)
+    sim = env.unwrapped.simulator
+    action = agent.act(obs, info)
+    server = action["server"]
+    need = sim.current_memory_need_bytes() / sim.servers[server].capacity.memory_bytes
+    assert action["share"][2] == pytest.approx(need, rel=1e-5)
+    assert wrapped.decoder.memory_grant == "need"
+    flat = np.eye(wrapped.action_space.shape[0])[0] if cls is SACAgent else 0  # server 0
+    need_0 = sim.current_memory_need_bytes() / sim.servers[0].capacity.memory_bytes
+    assert wrapped.action(flat)["share"][2] == pytest.approx(need_0, rel=1e-5)
+
+
 def test_untrained_sac_grants_within_the_discrete_levels() -> None:
     """The Box level spans the discrete levels, so an untrained SAC (mean action ~0.5 per entry)
     grants their middle, not half a server as three free [0, 1] shares would."""

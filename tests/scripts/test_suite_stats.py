@@ -19,6 +19,18 @@ def test_a_scenario_has_one_positive_bound_or_the_table_is_named() -> None:
             scenario_bound(frame, scenario, "--keep: t")
 
 
+def test_bounds_that_differ_only_in_their_last_bits_are_one_bound() -> None:
+    """A bound recomputed by a later commit may round its last bit the other way (the suite's
+    azure_a100_3090: 277.3203993775441 and ...442): still the same episodes. A real
+    difference is refused."""
+    close = pd.DataFrame({"scenario": ["azure"] * 2,
+                          "upper_bound": [277.3203993775441, 277.3203993775442]})  # fmt: skip
+    assert scenario_bound(close, "azure", "t") == 277.3203993775442
+    apart = close.assign(upper_bound=[277.32, 277.33])
+    with pytest.raises(ValueError, match=r"^t has 2 distinct upper bounds on azure"):
+        scenario_bound(apart, "azure", "t")
+
+
 def test_a_kept_record_is_flattened_to_its_commits_once_each() -> None:
     readme = "\n".join([
         "# Scenario suite",

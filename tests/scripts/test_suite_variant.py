@@ -78,3 +78,25 @@ def test_without_the_suite_s_record_the_settings_come_from_the_runs(tmp_path: Pa
     assert suite_variant.settings_from_runs(tmp_path, "aif") == ["agent.horizon=64"]
     run(2, 16)
     assert suite_variant.settings_from_runs(tmp_path, "aif") == []
+
+
+def test_label_names_a_variant_that_is_now_the_default(tmp_path: Path) -> None:
+    """``--label`` titles the .md where the runs record no override (the variant became the
+    default); without it the title falls back to what the runs recorded."""
+    base, variant = tmp_path / "base.csv", tmp_path / "new" / "scores.csv"
+    variant.parent.mkdir()
+    BASE.to_csv(base, index=False)
+    scores([("paper", "sac", 0, 0.97)]).to_csv(variant, index=False)
+    out = tmp_path / "out" / "need.csv"
+    argv = ["--variant", str(variant), "--base", str(base), "--agent", "sac", "--out", str(out)]
+    suite_variant.main([*argv, "--label", "agent.memory_grant=need (the default)"])
+    assert (
+        out.with_suffix(".md")
+        .read_text()
+        .startswith("# sac with agent.memory_grant=need (the default)\n")
+    )
+    assert pd.read_csv(out).set_index("scenario").loc["paper", "variant_minus_base"] == (
+        pytest.approx(-0.02)
+    )
+    suite_variant.main(argv)
+    assert out.with_suffix(".md").read_text().startswith("# sac with (overrides not recorded)\n")
