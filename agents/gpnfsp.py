@@ -287,7 +287,7 @@ class GPNFSPAgent(TorchAgent):
         seed: int = 0,
         *,
         share_levels: Sequence[float] = DEFAULT_SHARE_LEVELS,
-        memory_grant: MemoryGrant = "level",
+        memory_grant: MemoryGrant = "need",
         device: str = "auto",
         eval_mode: str | None = None,
         eta: float = 0.5,

@@ -180,7 +180,7 @@ class RainbowAgent(TorchAgent):
         seed: int = 0,
         *,
         share_levels: Sequence[float] = DEFAULT_SHARE_LEVELS,
-        memory_grant: MemoryGrant = "level",
+        memory_grant: MemoryGrant = "need",
         device: str = "auto",
         gamma: float = 0.99,
         n_step: int = 3,

@@ -179,7 +179,7 @@ class SB3Agent(TorchAgent):
         *,
         action_space: str | None = None,
         share_levels: Sequence[float] = DEFAULT_SHARE_LEVELS,
-        memory_grant: MemoryGrant = "level",
+        memory_grant: MemoryGrant = "need",
         device: str = "auto",
         eval_mode: str | None = None,
         policy: str = "MlpPolicy",

@@ -110,7 +110,7 @@ class TorchAgent(Agent):
         *,
         action_interface: FlatInterface,
         share_levels: Sequence[float] = DEFAULT_SHARE_LEVELS,
-        memory_grant: MemoryGrant = "level",
+        memory_grant: MemoryGrant = "need",
         device: str = "auto",
         eval_mode: str | None = None,
     ) -> None:

@@ -21,13 +21,13 @@ observation's ``memory_need`` block (:class:`~cloudedge.observation.ObservationL
 memory share below it can only fail (out of memory), so both wrappers grant at least it.
 The ``memory_grant`` rule sets the rest:
 
+- ``"need"`` (the default): ``min(1, need_j)``, the level sets compute and bandwidth only.
 - ``"level"``: ``min(1, max(s, need_j))``, memory follows the level above the need (the
-  rule every committed DRL number was made with).
-- ``"need"``: ``min(1, need_j)``, the level sets compute and bandwidth only. Memory above
-  the need buys nothing in the simulator (it is checked against the need, then held until
-  release), so under ``"level"`` the levels above the need (2-5x it at 0.1 and 0.25) only
-  lock memory away from later tasks, which the reference heuristics (memory = need) and
-  AIF (memory chosen apart from compute) are not made to do.
+  DRL baselines' rule before 1915d69; ``results/drl_variants/`` compares the two). Memory
+  above the need buys nothing in the simulator (it is checked against the need, then held
+  until release), so the levels above the need (2-5x it at 0.1 and 0.25) only lock memory
+  away from later tasks, which the reference heuristics (memory = need) and AIF (memory
+  chosen apart from compute) are not made to do.
 
 Training and evaluation decode by the same code: the wrappers keep the last observation they
 returned and decode with :class:`ActionDecoder`, which agents also use on the observation
@@ -57,27 +57,27 @@ DEFAULT_SHARE_LEVELS: tuple[float, ...] = (0.025, 0.05, 0.1, 0.25)
 FlatInterface = Literal["discrete", "box"]
 
 #: How the flat actions grant GPU memory (the module docstring says what each means).
-MemoryGrant = Literal["level", "need"]
-MEMORY_GRANTS: tuple[str, ...] = ("level", "need")
+MemoryGrant = Literal["need", "level"]
+MEMORY_GRANTS: tuple[str, ...] = ("need", "level")
 
 
 def grant(
-    server: int, level: float, memory_need_share: float, memory_grant: MemoryGrant = "level"
+    server: int, level: float, memory_need_share: float, memory_grant: MemoryGrant = "need"
 ) -> dict[str, Any]:
     """The raw action granting share ``level`` of server ``server`` (both wrappers' rule).
 
     :param server: index of the server.
     :param level: fraction of the server's compute and bandwidth to grant, in (0, 1].
     :param memory_need_share: the memory share the task needs on that server.
-    :param memory_grant: ``"level"``: memory ``min(1, max(level, need))``; ``"need"``:
-        memory ``min(1, need)``.
+    :param memory_grant: ``"need"``: memory ``min(1, need)``; ``"level"``: memory
+        ``min(1, max(level, need))``.
     :returns: ``{"server", "share": [level, level, memory]}``.
     """
     need = float(memory_need_share)
-    if memory_grant == "level":
-        memory = min(1.0, max(level, need))
-    elif memory_grant == "need":
+    if memory_grant == "need":
         memory = min(1.0, need)
+    elif memory_grant == "level":
+        memory = min(1.0, max(level, need))
     else:
         raise ValueError(f"memory_grant = {memory_grant!r}: allowed {list(MEMORY_GRANTS)}")
     return {"server": int(server), "share": np.array([level, level, memory], dtype=np.float32)}
@@ -94,7 +94,7 @@ class ActionDecoder:
 
     n_servers: int
     share_levels: tuple[float, ...] = DEFAULT_SHARE_LEVELS
-    memory_grant: MemoryGrant = "level"
+    memory_grant: MemoryGrant = "need"
     layout: ObservationLayout = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -181,7 +181,7 @@ class _FlatActionWrapper(gym.ActionWrapper):
         self,
         env: gym.Env,
         share_levels: Sequence[float] = DEFAULT_SHARE_LEVELS,
-        memory_grant: MemoryGrant = "level",
+        memory_grant: MemoryGrant = "need",
     ) -> None:
         super().__init__(env)
         self.decoder = ActionDecoder(env.unwrapped.n_servers, tuple(share_levels), memory_grant)

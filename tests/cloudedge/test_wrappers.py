@@ -96,8 +96,8 @@ def test_discrete_wrapper_expands_the_mask_and_checks_levels() -> None:
 @pytest.mark.parametrize("wrapper", [DiscreteActionWrapper, BoxActionWrapper])
 def test_memory_grant_need_grants_the_need_at_every_level(wrapper: type) -> None:
     """``memory_grant="need"``: the level sets compute and bandwidth; memory is the need."""
-    by_need = wrapper(CloudEdgeEnv(), memory_grant="need")
-    by_level = wrapper(CloudEdgeEnv())
+    by_need = wrapper(CloudEdgeEnv())  # the default
+    by_level = wrapper(CloudEdgeEnv(), memory_grant="level")
     by_need.reset(seed=2)
     by_level.reset(seed=2)
     sim = by_need.unwrapped.simulator
@@ -131,5 +131,5 @@ def test_memory_grant_need_holds_less_memory_and_still_completes_the_task() -> N
 
 
 def test_memory_grant_rejects_an_unknown_rule() -> None:
-    with pytest.raises(ValueError, match="memory_grant = 'all': allowed \\['level', 'need'\\]"):
+    with pytest.raises(ValueError, match="memory_grant = 'all': allowed \\['need', 'level'\\]"):
         ActionDecoder(5, memory_grant="all")  # type: ignore[arg-type]
