@@ -39,7 +39,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import gymnasium as gym
 import numpy as np
@@ -58,7 +58,13 @@ FlatInterface = Literal["discrete", "box"]
 
 #: How the flat actions grant GPU memory (the module docstring says what each means).
 MemoryGrant = Literal["need", "level"]
-MEMORY_GRANTS: tuple[str, ...] = ("need", "level")
+MEMORY_GRANTS: tuple[str, ...] = get_args(MemoryGrant)
+
+
+def _check_memory_grant(memory_grant: str) -> None:
+    """:raises ValueError: naming the allowed rules when ``memory_grant`` is none of them."""
+    if memory_grant not in MEMORY_GRANTS:
+        raise ValueError(f"memory_grant = {memory_grant!r}: allowed {list(MEMORY_GRANTS)}")
 
 
 def grant(
@@ -73,13 +79,9 @@ def grant(
         ``min(1, max(level, need))``.
     :returns: ``{"server", "share": [level, level, memory]}``.
     """
+    _check_memory_grant(memory_grant)
     need = float(memory_need_share)
-    if memory_grant == "need":
-        memory = min(1.0, need)
-    elif memory_grant == "level":
-        memory = min(1.0, max(level, need))
-    else:
-        raise ValueError(f"memory_grant = {memory_grant!r}: allowed {list(MEMORY_GRANTS)}")
+    memory = min(1.0, need if memory_grant == "need" else max(level, need))
     return {"server": int(server), "share": np.array([level, level, memory], dtype=np.float32)}
 
 
@@ -102,8 +104,7 @@ class ActionDecoder:
         if not levels or any(not 0.0 < x <= 1.0 for x in levels):
             raise ValueError(f"share_levels = {self.share_levels!r}: each level must be in (0, 1]")
         object.__setattr__(self, "share_levels", levels)
-        if self.memory_grant not in MEMORY_GRANTS:
-            raise ValueError(f"memory_grant = {self.memory_grant!r}: allowed {list(MEMORY_GRANTS)}")
+        _check_memory_grant(self.memory_grant)
         object.__setattr__(self, "layout", ObservationLayout(self.n_servers))
 
     @property

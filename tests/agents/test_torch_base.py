@@ -72,22 +72,33 @@ def test_sampled_box_actions_are_valid_and_repeat_per_episode_seed(cls: type, kw
     ],
 )
 def test_memory_grant_reaches_training_and_evaluation_alike(cls: type, kwargs: dict) -> None:
-    """The memory rule is the agent's: its training wrapper and its ``act`` grant the need."""
+    """The memory rule is the agent's: its training wrapper and its ``act`` apply it. Checked
+    with the non-default ``"level"``, so a subclass that dropped the argument would fail."""
     scenario = cloudedge.paper_scenario(n_tasks=10)
-    agent = cls(scenario, seed=0, memory_grant="need", **kwargs)
+    agent = cls(scenario, seed=0, memory_grant="level", **kwargs)
     env = CloudEdgeEnv(scenario)
     wrapped = agent.wrap(CloudEdgeEnv(scenario))
     obs, info = env.reset(seed=0)
     wrapped.reset(seed=0)
     sim = env.unwrapped.simulator
+
+    def need_share(server: int) -> float:
+        return sim.current_memory_need_bytes() / sim.servers[server].capacity.memory_bytes
+
     action = agent.act(obs, info)
-    server = action["server"]
-    need = sim.current_memory_need_bytes() / sim.servers[server].capacity.memory_bytes
-    assert action["share"][2] == pytest.approx(need, rel=1e-5)
-    assert wrapped.decoder.memory_grant == "need"
-    flat = np.eye(wrapped.action_space.shape[0])[0] if cls is SACAgent else 0  # server 0
-    need_0 = sim.current_memory_need_bytes() / sim.servers[0].capacity.memory_bytes
-    assert wrapped.action(flat)["share"][2] == pytest.approx(need_0, rel=1e-5)
+    level = float(action["share"][0])
+    expected = min(1.0, max(level, need_share(action["server"])))
+    assert action["share"][2] == pytest.approx(expected, rel=1e-5)
+    assert wrapped.decoder.memory_grant == "level"
+    # Server 0 at the top level (0.25, above the need): memory follows the level.
+    top = max(DEFAULT_SHARE_LEVELS)
+    if cls is SACAgent:
+        flat = np.zeros(wrapped.action_space.shape[0], np.float32)
+        flat[0], flat[-1] = 1.0, 1.0
+    else:
+        flat = len(DEFAULT_SHARE_LEVELS) - 1
+    assert top > need_share(0)
+    assert wrapped.action(flat)["share"][2] == pytest.approx(top, rel=1e-5)
 
 
 def test_untrained_sac_grants_within_the_discrete_levels() -> None:
