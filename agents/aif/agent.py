@@ -104,6 +104,8 @@ HYPERPARAMETERS: Mapping[str, Range] = ranges(
     floor_at_seen=BOOLEAN,
     previous_grant_everywhere=BOOLEAN,
     places_within_slots=BOOLEAN,
+    own_demand_share=Range(0.0, 1.0, low_open=True),
+    demand_share_scope=Range(choices=("copies", "server")),
     imagined_routing=Range(choices=("own_server", "fill", "relative")),
     price_discount=Range(0.0, 1.0),
     reference_grant=Range(choices=("q_mean", "levels")),

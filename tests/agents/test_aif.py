@@ -293,6 +293,8 @@ def planner_config(**overrides: Any) -> PlannerConfig:
         "floor_at_seen": False,
         "previous_grant_everywhere": False,
         "places_within_slots": False,
+        "own_demand_share": 1.0,
+        "demand_share_scope": "copies",
     }
     return AIFConfig.from_params({**paper, **overrides}).planner
 
@@ -1128,3 +1130,31 @@ def test_the_agent_counts_places_within_each_servers_slots_from_its_scenario() -
         agent = AIFAgent(load_scenario(name), seed=0, n_members=2, n_hidden=8)
         assert agent.planner.max_places is not None
         assert agent.planner.max_places.tolist() == [places] * agent.n_servers
+
+
+def test_own_demand_share_on_the_copies_credits_a_server_with_places_for_its_share() -> None:
+    """Arrivals 1 s apart, holds of 4 s: about 9.4 of the 15 copies complete (as above). A
+    server expected to take half of them (``own_demand_share`` 0.5, on the copies) has places
+    for that half, so it is credited with all 15; at 0.8 it serves 9.4 of the 12 asked, so
+    9.4 / 0.8; at 1 (own_server) the count is unchanged."""
+    config = planner_config(horizon=16, expl_scale=0.0)
+    model = memory_model(4.0, 1.0)
+    base = copies_of(CEMPlanner(model, config, 100), 0.1)
+    assert 9.0 < base < 10.0
+    for share, expected in [(0.5, 15.0), (0.8, base / 0.8), (1.0, base)]:
+        shared = dataclasses.replace(config, own_demand_share=share)
+        assert copies_of(CEMPlanner(model, shared, 100), 0.1) == pytest.approx(expected)
+
+
+def test_own_demand_share_per_server_lifts_a_short_server_by_at_most_one_over_the_share() -> None:
+    """Per server (``demand_share_scope: server``) r2 is multiplied by (1 + 15 copies to come)
+    over 1 + the server's copies at its best reference level, at most 1 / share. Under a
+    burst the server holds only a few copies at any level, so the factor is the cap (2 at a
+    share of 0.5); where every copy completes (holds of 0.5 s, arrivals 1 s apart) it is 1."""
+    config = planner_config(horizon=16, expl_scale=0.0)
+    per_server = dataclasses.replace(config, own_demand_share=0.5, demand_share_scope="server")
+    for hold_s, gap_s, factor in [(4.0, 0.01, 2.0), (0.5, 1.0, 1.0)]:
+        model = memory_model(hold_s, gap_s)
+        own = 1.0 + copies_of(CEMPlanner(model, config, 100), 0.1)
+        lifted = 1.0 + copies_of(CEMPlanner(model, per_server, 100), 0.1)
+        assert lifted == pytest.approx(factor * own)
