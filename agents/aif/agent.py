@@ -78,6 +78,8 @@ HYPERPARAMETERS: Mapping[str, Range] = ranges(
     # Loop.
     seed_episodes=Range(0, 1_000_000, integer=True),
     seed_actions=Range(choices=("prior", "uniform")),
+    trial_routing=Range(choices=("none", "own_server", "fill", "relative")),
+    routing_trial_episodes=Range(1, 1_000_000, integer=True),
     buffer_size=Range(1, 100_000_000, integer=True),
     # Planner (PlannerConfig).
     n_iterations=Range(1, 100, integer=True),
@@ -164,6 +166,8 @@ class AIFConfig:
     seed_episodes: int
     seed_actions: str
     buffer_size: int
+    trial_routing: str
+    routing_trial_episodes: int
     # Planner.
     planner: PlannerConfig
 
@@ -265,6 +269,13 @@ class Buffer:
         """Mean memory need per server ``[N]`` of the tasks of ``rows`` (one or more)."""
         return self.layout.block(self.obs[rows].astype(np.float64), "memory_need").mean(0)
 
+    def preference(self, rows: np.ndarray) -> float:
+        """Eq. 11 summed over ``rows``' observed outcomes, ``sum tc (1/L + P)``: how well the
+        agent's own preferences were met (the environment's reward is not read)."""
+        completed = self.completed[rows]
+        latency = self.latency_s[rows][completed]
+        return float(np.sum(1.0 / latency) + np.sum(self.pass_at_100[rows][completed]))
+
     def smallest_latency_hold(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per server, the smallest latency of a completed task and the smallest hold of an
         admitted one among ``rows`` (``[N]`` each, s; inf where there is none)."""
@@ -340,6 +351,8 @@ class AIFAgent(Agent):
         self.episodes_trained = 0
         self.train_generator = torch.Generator().manual_seed(seed)
         self.last_fit: dict[str, Any] = {}
+        #: Per routing tried, the preference met in each of its trial episodes.
+        self.routing_trial: dict[str, list[float]] = {}
         self._build()
 
     def _build(self) -> None:
@@ -358,13 +371,41 @@ class AIFAgent(Agent):
             )
         self.model.eval()
         self.optimizer = make_optimizer(self.model, cfg.learning_rate, cfg.adam_eps)
-        self.planner = CEMPlanner(
+        self.planner = self._planner(cfg.planner.imagined_routing)
+
+    def _planner(self, routing: str) -> CEMPlanner:
+        """The planner of ``self.config`` imagining the tasks to come by ``routing``."""
+        return CEMPlanner(
             self.model,
-            cfg.planner,
+            dataclasses.replace(self.config.planner, imagined_routing=routing),
             n_tasks=self.scenario.n_tasks,
             seed=self.seed,
             slots=[server.parallel_slots for server in self.scenario.servers],
         )
+
+    def trial_routing_of(self, planned_episode: int) -> str | None:
+        """The routing the ``planned_episode``-th planned episode (0-based, after the seed
+        episodes) tries, or None outside the routing trial: ``imagined_routing`` and
+        ``trial_routing`` alternate for ``routing_trial_episodes`` episodes each."""
+        cfg = self.config
+        if cfg.trial_routing == "none" or not 0 <= planned_episode < 2 * cfg.routing_trial_episodes:
+            return None
+        return cfg.planner.imagined_routing if planned_episode % 2 == 0 else cfg.trial_routing
+
+    def _end_routing_trial(self) -> None:
+        """Keep the routing whose trial episodes met the agent's preferences best (mean of
+        eq. 11 over each episode's outcomes; a tie keeps ``imagined_routing``) and stop
+        trying."""
+        cfg = self.config
+        primary, other = cfg.planner.imagined_routing, cfg.trial_routing
+        mean = {name: float(np.mean(v)) for name, v in self.routing_trial.items()}
+        winner = other if mean.get(other, -math.inf) > mean.get(primary, -math.inf) else primary
+        self.config = dataclasses.replace(
+            cfg,
+            planner=dataclasses.replace(cfg.planner, imagined_routing=winner),
+            trial_routing="none",
+        )
+        self.planner = self._planner(winner)
 
     # -- acting -----------------------------------------------------------------------------
     def attach(self, env: gym.Env) -> None:
@@ -415,6 +456,9 @@ class AIFAgent(Agent):
         rng = np.random.default_rng([self.seed, seed])
         for episode in range(n_episodes):
             random_episode = self.episodes_trained < self.config.seed_episodes
+            trial = self.trial_routing_of(self.episodes_trained - self.config.seed_episodes)
+            if trial is not None:
+                self.planner = self._planner(trial)
             start = self.buffer.cursor
             obs, info = env.reset(seed=seed + episode)
             self.planner.reset()
@@ -428,7 +472,14 @@ class AIFAgent(Agent):
             self.episodes_trained += 1
             if on_episode is not None:
                 on_episode(episode, dict(info["episode"]))
-            self.refit(new_rows=self.buffer.rows_since(start))
+            rows = self.buffer.rows_since(start)
+            if trial is not None:
+                self.routing_trial.setdefault(trial, []).append(self.buffer.preference(rows))
+                if len(self.routing_trial.get(self.config.trial_routing, [])) == (
+                    self.config.routing_trial_episodes
+                ):
+                    self._end_routing_trial()
+            self.refit(new_rows=rows)
 
     def refit(self, new_rows: np.ndarray | None = None) -> dict[str, Any]:
         """Algorithm 1, line 20: update the normalisers with the new transitions, then train.
@@ -485,6 +536,7 @@ class AIFAgent(Agent):
                 "model": self.model.state_dict(),
                 "optimizer": self.optimizer.state_dict(),
                 "train_generator": self.train_generator.get_state(),
+                "routing_trial": self.routing_trial,
             },
             Path(path),
         )
@@ -510,6 +562,7 @@ class AIFAgent(Agent):
         self.optimizer.load_state_dict(state["optimizer"])
         self.planner.refresh()
         self.train_generator.set_state(state["train_generator"])
+        self.routing_trial = {k: list(v) for k, v in state.get("routing_trial", {}).items()}
 
 
 __all__ = ["AIFAgent", "AIFConfig", "Buffer"]

@@ -215,16 +215,18 @@ def test_unknown_hyperparameter_is_rejected() -> None:
 
 
 # -- rewardless --------------------------------------------------------------------------------
-def test_the_reward_never_matters() -> None:
+@pytest.mark.parametrize("trial_routing", ["none", "fill"])
+def test_the_reward_never_matters(trial_routing: str) -> None:
     """Same seed, same environment seeds: identical actions whether the reward is real or
-    noise, during training (seed and planned episodes) and after it."""
+    noise, during training (seed and planned episodes, a routing trial included) and after it."""
     runs = []
+    trial = {"trial_routing": trial_routing, "routing_trial_episodes": 1}
     for noisy in (False, True):
         env: gym.Env = small_env()
         if noisy:
             env = NoisyReward(env, seed=1)
         recorder = Recorder(env)
-        agent = AIFAgent(small_env().scenario, seed=0, **SMALL)
+        agent = AIFAgent(small_env().scenario, seed=0, **SMALL, **trial)
         agent.learn(recorder, 3, seed=20)
         after = [agent.act(obs, {}) for obs in observations(small_env(), 3)]
         runs.append((recorder.actions, after))
@@ -1158,3 +1160,39 @@ def test_own_demand_share_per_server_lifts_a_short_server_by_at_most_one_over_th
         own = 1.0 + copies_of(CEMPlanner(model, config, 100), 0.1)
         lifted = 1.0 + copies_of(CEMPlanner(model, per_server, 100), 0.1)
         assert lifted == pytest.approx(factor * own)
+
+
+# -- routing trial -----------------------------------------------------------------------------
+def test_the_routing_trial_alternates_then_keeps_the_routing_that_met_the_preferences_best(
+    tmp_path: Path,
+) -> None:
+    """After the seed episode, own_server and fill alternate for two planned episodes each;
+    the agent then keeps the one with the higher mean eq. 11 over its episodes' outcomes
+    (the buffer's, recomputed here), stops trying, and a saved policy plays it."""
+    env = small_env()
+    agent = AIFAgent(env.scenario, seed=0, **SMALL, trial_routing="fill", routing_trial_episodes=2)
+    assert [agent.trial_routing_of(k) for k in range(-1, 5)] == [
+        None, "own_server", "fill", "own_server", "fill", None,
+    ]  # fmt: skip
+    agent.learn(env, 4, seed=10)
+    assert agent.config.trial_routing == "fill"  # three planned episodes: still trying
+    agent.learn(env, 1, seed=20)
+    trial = agent.routing_trial
+    assert {k: len(v) for k, v in trial.items()} == {"own_server": 2, "fill": 2}
+    for routing, rows in (("own_server", [1, 3]), ("fill", [2, 4])):
+        expected = [
+            sum(
+                rewardless_guidance(1.0, agent.buffer.latency_s[i], agent.buffer.pass_at_100[i])
+                for i in range(20 * k, 20 * k + 20)
+                if agent.buffer.completed[i]
+            )
+            for k in rows
+        ]
+        assert trial[routing] == pytest.approx(expected)
+    winner = max(("fill", "own_server"), key=lambda r: np.mean(trial[r]))
+    assert agent.config.planner.imagined_routing == agent.planner.config.imagined_routing == winner
+    assert agent.config.trial_routing == "none"
+    agent.save(tmp_path / "policy.pt")
+    loaded = AIFAgent(env.scenario, seed=5, **SMALL)
+    loaded.load(tmp_path / "policy.pt")
+    assert loaded.planner.config.imagined_routing == winner and loaded.routing_trial == trial
