@@ -328,6 +328,21 @@ class Buffer:
         }
 
 
+def kept_routing(primary: str, trial: str, history: Mapping[str, list[float]], window: int) -> str:
+    """Of two imagined routings, the one whose last ``window`` trial episodes met the agent's
+    preferences better (mean of :meth:`Buffer.preference` per episode, ``history[routing]``);
+    ``primary`` until both have been tried, and on a tie.
+
+    Only the latest episodes count: the model keeps learning, and a routing can be worse while
+    the model is young and better once it has learned (seen on ``azure_a100_3090``, where the
+    ``fill`` routing trails ``own_server`` over the first ten episodes and leads later).
+    """
+    if trial == "none" or not history.get(primary) or not history.get(trial):
+        return primary
+    recent = {name: float(np.mean(history[name][-window:])) for name in (primary, trial)}
+    return trial if recent[trial] > recent[primary] else primary
+
+
 class AIFAgent(Agent):
     """Active inference offloading (He et al. 2024, Algorithm 1; Tschantz et al. 2020).
 
@@ -385,27 +400,24 @@ class AIFAgent(Agent):
 
     def trial_routing_of(self, planned_episode: int) -> str | None:
         """The routing the ``planned_episode``-th planned episode (0-based, after the seed
-        episodes) tries, or None outside the routing trial: ``imagined_routing`` and
-        ``trial_routing`` alternate for ``routing_trial_episodes`` episodes each."""
+        episodes) plays with ``trial_routing`` set: ``imagined_routing`` on even ones,
+        ``trial_routing`` on odd ones, for the whole of training; None without a trial."""
         cfg = self.config
-        if cfg.trial_routing == "none" or not 0 <= planned_episode < 2 * cfg.routing_trial_episodes:
+        if cfg.trial_routing == "none" or planned_episode < 0:
             return None
         return cfg.planner.imagined_routing if planned_episode % 2 == 0 else cfg.trial_routing
 
-    def _end_routing_trial(self) -> None:
-        """Keep the routing whose trial episodes met the agent's preferences best (mean of
-        eq. 11 over each episode's outcomes; a tie keeps ``imagined_routing``) and stop
-        trying."""
+    def kept_routing(self) -> str:
+        """The routing played outside training: of ``imagined_routing`` and ``trial_routing``,
+        the one whose last ``routing_trial_episodes`` episodes met the agent's preferences
+        better (:func:`kept_routing`)."""
         cfg = self.config
-        primary, other = cfg.planner.imagined_routing, cfg.trial_routing
-        mean = {name: float(np.mean(v)) for name, v in self.routing_trial.items()}
-        winner = other if mean.get(other, -math.inf) > mean.get(primary, -math.inf) else primary
-        self.config = dataclasses.replace(
-            cfg,
-            planner=dataclasses.replace(cfg.planner, imagined_routing=winner),
-            trial_routing="none",
+        return kept_routing(
+            cfg.planner.imagined_routing,
+            cfg.trial_routing,
+            self.routing_trial,
+            cfg.routing_trial_episodes,
         )
-        self.planner = self._planner(winner)
 
     # -- acting -----------------------------------------------------------------------------
     def attach(self, env: gym.Env) -> None:
@@ -475,11 +487,9 @@ class AIFAgent(Agent):
             rows = self.buffer.rows_since(start)
             if trial is not None:
                 self.routing_trial.setdefault(trial, []).append(self.buffer.preference(rows))
-                if len(self.routing_trial.get(self.config.trial_routing, [])) == (
-                    self.config.routing_trial_episodes
-                ):
-                    self._end_routing_trial()
             self.refit(new_rows=rows)
+        if self.config.trial_routing != "none":
+            self.planner = self._planner(self.kept_routing())
 
     def refit(self, new_rows: np.ndarray | None = None) -> dict[str, Any]:
         """Algorithm 1, line 20: update the normalisers with the new transitions, then train.
@@ -563,6 +573,9 @@ class AIFAgent(Agent):
         self.planner.refresh()
         self.train_generator.set_state(state["train_generator"])
         self.routing_trial = {k: list(v) for k, v in state.get("routing_trial", {}).items()}
+        if self.config.trial_routing != "none":
+            self.planner = self._planner(self.kept_routing())
+            self.planner.refresh()
 
 
 __all__ = ["AIFAgent", "AIFConfig", "Buffer"]

@@ -15,7 +15,7 @@ import torch
 import yaml
 
 from agents.aif import AIFAgent, AIFConfig
-from agents.aif.agent import Buffer
+from agents.aif.agent import Buffer, kept_routing
 from agents.aif.info_gain import (
     bernoulli_information_gain,
     gaussian_information_gain,
@@ -1163,36 +1163,46 @@ def test_own_demand_share_per_server_lifts_a_short_server_by_at_most_one_over_th
 
 
 # -- routing trial -----------------------------------------------------------------------------
-def test_the_routing_trial_alternates_then_keeps_the_routing_that_met_the_preferences_best(
+def test_kept_routing_compares_the_latest_trial_episodes() -> None:
+    history = {"own_server": [5.0, 1.0, 1.0], "fill": [0.0, 2.0, 2.0]}
+    assert kept_routing("own_server", "fill", history, window=2) == "fill"
+    assert kept_routing("own_server", "fill", history, window=3) == "own_server"  # 7/3 > 4/3
+    assert kept_routing("own_server", "fill", {"own_server": [1.0]}, window=2) == "own_server"
+    assert kept_routing("own_server", "fill", {"own_server": [1.0], "fill": [1.0]}, 2) == (
+        "own_server"
+    )  # a tie keeps the primary
+    assert kept_routing("own_server", "none", history, window=2) == "own_server"
+
+
+def test_the_routing_trial_alternates_and_plays_the_routing_that_met_the_preferences_best(
     tmp_path: Path,
 ) -> None:
-    """After the seed episode, own_server and fill alternate for two planned episodes each;
-    the agent then keeps the one with the higher mean eq. 11 over its episodes' outcomes
-    (the buffer's, recomputed here), stops trying, and a saved policy plays it."""
+    """After the seed episode own_server and fill alternate; each trial episode's value is
+    eq. 11 summed over its outcomes (recomputed here from the buffer); outside training, and
+    in a saved policy, the agent plays the routing :func:`kept_routing` picks."""
     env = small_env()
     agent = AIFAgent(env.scenario, seed=0, **SMALL, trial_routing="fill", routing_trial_episodes=2)
-    assert [agent.trial_routing_of(k) for k in range(-1, 5)] == [
-        None, "own_server", "fill", "own_server", "fill", None,
+    assert [agent.trial_routing_of(k) for k in range(-1, 4)] == [
+        None, "own_server", "fill", "own_server", "fill",
     ]  # fmt: skip
-    agent.learn(env, 4, seed=10)
-    assert agent.config.trial_routing == "fill"  # three planned episodes: still trying
-    agent.learn(env, 1, seed=20)
+    agent.learn(env, 3, seed=10)
+    agent.learn(env, 3, seed=20)  # training goes on alternating across calls
     trial = agent.routing_trial
-    assert {k: len(v) for k, v in trial.items()} == {"own_server": 2, "fill": 2}
-    for routing, rows in (("own_server", [1, 3]), ("fill", [2, 4])):
+    assert {k: len(v) for k, v in trial.items()} == {"own_server": 3, "fill": 2}
+    for routing, episodes in (("own_server", [1, 3, 5]), ("fill", [2, 4])):
         expected = [
             sum(
                 rewardless_guidance(1.0, agent.buffer.latency_s[i], agent.buffer.pass_at_100[i])
                 for i in range(20 * k, 20 * k + 20)
                 if agent.buffer.completed[i]
             )
-            for k in rows
+            for k in episodes
         ]
         assert trial[routing] == pytest.approx(expected)
-    winner = max(("fill", "own_server"), key=lambda r: np.mean(trial[r]))
-    assert agent.config.planner.imagined_routing == agent.planner.config.imagined_routing == winner
-    assert agent.config.trial_routing == "none"
+    kept = kept_routing("own_server", "fill", trial, 2)
+    assert agent.kept_routing() == agent.planner.config.imagined_routing == kept
+    assert agent.config.planner.imagined_routing == "own_server"  # the config is unchanged
     agent.save(tmp_path / "policy.pt")
     loaded = AIFAgent(env.scenario, seed=5, **SMALL)
     loaded.load(tmp_path / "policy.pt")
-    assert loaded.planner.config.imagined_routing == winner and loaded.routing_trial == trial
+    assert loaded.planner.config.imagined_routing == kept and loaded.routing_trial == trial
