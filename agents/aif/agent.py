@@ -78,6 +78,8 @@ HYPERPARAMETERS: Mapping[str, Range] = ranges(
     # Loop.
     seed_episodes=Range(0, 1_000_000, integer=True),
     seed_actions=Range(choices=("prior", "uniform")),
+    trial_routing=Range(choices=("none", "own_server", "fill", "relative")),
+    routing_trial_episodes=Range(1, 1_000_000, integer=True),
     buffer_size=Range(1, 100_000_000, integer=True),
     # Planner (PlannerConfig).
     n_iterations=Range(1, 100, integer=True),
@@ -104,6 +106,8 @@ HYPERPARAMETERS: Mapping[str, Range] = ranges(
     floor_at_seen=BOOLEAN,
     previous_grant_everywhere=BOOLEAN,
     places_within_slots=BOOLEAN,
+    own_demand_share=Range(0.0, 1.0, low_open=True),
+    demand_share_scope=Range(choices=("copies", "server")),
     imagined_routing=Range(choices=("own_server", "fill", "relative")),
     price_discount=Range(0.0, 1.0),
     reference_grant=Range(choices=("q_mean", "levels")),
@@ -162,6 +166,8 @@ class AIFConfig:
     seed_episodes: int
     seed_actions: str
     buffer_size: int
+    trial_routing: str
+    routing_trial_episodes: int
     # Planner.
     planner: PlannerConfig
 
@@ -263,6 +269,13 @@ class Buffer:
         """Mean memory need per server ``[N]`` of the tasks of ``rows`` (one or more)."""
         return self.layout.block(self.obs[rows].astype(np.float64), "memory_need").mean(0)
 
+    def preference(self, rows: np.ndarray) -> float:
+        """Eq. 11 summed over ``rows``' observed outcomes, ``sum tc (1/L + P)``: how well the
+        agent's own preferences were met (the environment's reward is not read)."""
+        completed = self.completed[rows]
+        latency = self.latency_s[rows][completed]
+        return float(np.sum(1.0 / latency) + np.sum(self.pass_at_100[rows][completed]))
+
     def smallest_latency_hold(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per server, the smallest latency of a completed task and the smallest hold of an
         admitted one among ``rows`` (``[N]`` each, s; inf where there is none)."""
@@ -315,6 +328,21 @@ class Buffer:
         }
 
 
+def kept_routing(primary: str, trial: str, history: Mapping[str, list[float]], window: int) -> str:
+    """Of two imagined routings, the one whose last ``window`` trial episodes met the agent's
+    preferences better (mean of :meth:`Buffer.preference` per episode, ``history[routing]``);
+    ``primary`` until both have been tried, and on a tie.
+
+    Only the latest episodes count: the model keeps learning, and a routing can be worse while
+    the model is young and better once it has learned (seen on ``azure_a100_3090``, where the
+    ``fill`` routing trails ``own_server`` over the first ten episodes and leads later).
+    """
+    if trial == "none" or not history.get(primary) or not history.get(trial):
+        return primary
+    recent = {name: float(np.mean(history[name][-window:])) for name in (primary, trial)}
+    return trial if recent[trial] > recent[primary] else primary
+
+
 class AIFAgent(Agent):
     """Active inference offloading (He et al. 2024, Algorithm 1; Tschantz et al. 2020).
 
@@ -338,6 +366,8 @@ class AIFAgent(Agent):
         self.episodes_trained = 0
         self.train_generator = torch.Generator().manual_seed(seed)
         self.last_fit: dict[str, Any] = {}
+        #: Per routing tried, the preference met in each of its trial episodes.
+        self.routing_trial: dict[str, list[float]] = {}
         self._build()
 
     def _build(self) -> None:
@@ -356,12 +386,37 @@ class AIFAgent(Agent):
             )
         self.model.eval()
         self.optimizer = make_optimizer(self.model, cfg.learning_rate, cfg.adam_eps)
-        self.planner = CEMPlanner(
+        self.planner = self._planner(cfg.planner.imagined_routing)
+
+    def _planner(self, routing: str) -> CEMPlanner:
+        """The planner of ``self.config`` imagining the tasks to come by ``routing``."""
+        return CEMPlanner(
             self.model,
-            cfg.planner,
+            dataclasses.replace(self.config.planner, imagined_routing=routing),
             n_tasks=self.scenario.n_tasks,
             seed=self.seed,
             slots=[server.parallel_slots for server in self.scenario.servers],
+        )
+
+    def trial_routing_of(self, planned_episode: int) -> str | None:
+        """The routing the ``planned_episode``-th planned episode (0-based, after the seed
+        episodes) plays with ``trial_routing`` set: ``imagined_routing`` on even ones,
+        ``trial_routing`` on odd ones, for the whole of training; None without a trial."""
+        cfg = self.config
+        if cfg.trial_routing == "none" or planned_episode < 0:
+            return None
+        return cfg.planner.imagined_routing if planned_episode % 2 == 0 else cfg.trial_routing
+
+    def kept_routing(self) -> str:
+        """The routing played outside training: of ``imagined_routing`` and ``trial_routing``,
+        the one whose last ``routing_trial_episodes`` episodes met the agent's preferences
+        better (:func:`kept_routing`)."""
+        cfg = self.config
+        return kept_routing(
+            cfg.planner.imagined_routing,
+            cfg.trial_routing,
+            self.routing_trial,
+            cfg.routing_trial_episodes,
         )
 
     # -- acting -----------------------------------------------------------------------------
@@ -413,6 +468,9 @@ class AIFAgent(Agent):
         rng = np.random.default_rng([self.seed, seed])
         for episode in range(n_episodes):
             random_episode = self.episodes_trained < self.config.seed_episodes
+            trial = self.trial_routing_of(self.episodes_trained - self.config.seed_episodes)
+            if trial is not None:
+                self.planner = self._planner(trial)
             start = self.buffer.cursor
             obs, info = env.reset(seed=seed + episode)
             self.planner.reset()
@@ -426,7 +484,12 @@ class AIFAgent(Agent):
             self.episodes_trained += 1
             if on_episode is not None:
                 on_episode(episode, dict(info["episode"]))
-            self.refit(new_rows=self.buffer.rows_since(start))
+            rows = self.buffer.rows_since(start)
+            if trial is not None:
+                self.routing_trial.setdefault(trial, []).append(self.buffer.preference(rows))
+            self.refit(new_rows=rows)
+        if self.config.trial_routing != "none":
+            self.planner = self._planner(self.kept_routing())
 
     def refit(self, new_rows: np.ndarray | None = None) -> dict[str, Any]:
         """Algorithm 1, line 20: update the normalisers with the new transitions, then train.
@@ -483,6 +546,7 @@ class AIFAgent(Agent):
                 "model": self.model.state_dict(),
                 "optimizer": self.optimizer.state_dict(),
                 "train_generator": self.train_generator.get_state(),
+                "routing_trial": self.routing_trial,
             },
             Path(path),
         )
@@ -508,6 +572,10 @@ class AIFAgent(Agent):
         self.optimizer.load_state_dict(state["optimizer"])
         self.planner.refresh()
         self.train_generator.set_state(state["train_generator"])
+        self.routing_trial = {k: list(v) for k, v in state.get("routing_trial", {}).items()}
+        if self.config.trial_routing != "none":
+            self.planner = self._planner(self.kept_routing())
+            self.planner.refresh()
 
 
 __all__ = ["AIFAgent", "AIFConfig", "Buffer"]

@@ -284,6 +284,17 @@ class PlannerConfig:
         scenario): shares alone can count more tasks at once than the server computes, and a
         larger grant, which frees its slot sooner, then looks as if it displaced tasks that
         could not have run anyway.
+    :param own_demand_share: ``"own_server"`` and ``"relative"`` routing: the share of the
+        tasks to come that the candidate's server is expected to take (1: all of them, the
+        reference's own_server). The copies it is credited with are ``min(n_b / share,
+        copies to come)``: a server with places for its share of the stream is credited as
+        serving it all, so servers compete on the task's value until their places run short.
+    :param demand_share_scope: where ``own_demand_share`` applies: ``"copies"``, to each
+        candidate's copies (as above; a larger grant then costs nothing while the server keeps
+        places for its share), or ``"server"``, to each server's r2 as a factor ``min(1 /
+        share, (1 + copies to come) / (1 + n_ref))``, ``n_ref`` its copies at its best
+        reference level (as ``"relative"`` routing counts them): servers are lifted towards
+        competing on the task's value, and a grant's size is still priced by its own copies.
     """
 
     n_iterations: int
@@ -320,6 +331,13 @@ class PlannerConfig:
     floor_at_seen: bool
     previous_grant_everywhere: bool
     places_within_slots: bool
+    own_demand_share: float
+    demand_share_scope: str
+
+    @property
+    def boosts_servers(self) -> bool:
+        """``own_demand_share`` applied per server (at its reference level)."""
+        return self.own_demand_share < 1.0 and self.demand_share_scope == "server"
 
     def __post_init__(self) -> None:
         if self.n_elites > self.n_candidates:
@@ -523,7 +541,7 @@ class CEMPlanner:
                 copy_need=net.mean_need,
                 copy_context_term=net.w_context @ typical.T + net.bias,
             )
-        if self.config.imagined_routing == "relative":
+        if self.config.imagined_routing == "relative" or self.config.boosts_servers:
             return self.with_reference_throughput(decision)
         if self.config.imagined_routing != "fill":
             return decision
@@ -671,6 +689,15 @@ class CEMPlanner:
             if cfg.imagined_routing == "relative":
                 assert decision.reference_throughput is not None
                 throughput = throughput / decision.reference_throughput[:, server]
+            elif cfg.boosts_servers:
+                # The server is expected to take only its share of the tasks to come: one
+                # whose places at its reference level fall short of all of them is lifted
+                # towards serving them all, by at most 1 / share (the grant's size is still
+                # priced by its own copies).
+                assert decision.reference_throughput is not None
+                to_come = 1.0 + min(cfg.horizon - 1.0, decision.max_copies)
+                boost = to_come / decision.reference_throughput[:, server]
+                throughput = throughput * np.minimum(boost, 1.0 / cfg.own_demand_share)
             r2 = throughput.mean(0)
             if cfg.value_pessimism > 0.0:
                 # Where the members disagree (a grant unlike those trained on), trust less.
@@ -701,7 +728,13 @@ class CEMPlanner:
             places = at_once + self.held_places(decision, server, share, pred)
         if cfg.places_within_slots and self.max_places is not None:
             places = np.minimum(places, self.max_places[server])
-        return np.minimum(np.minimum(places * turnover, horizon - 1.0), decision.max_copies)
+        copies = np.minimum(np.minimum(places * turnover, horizon - 1.0), decision.max_copies)
+        if cfg.own_demand_share < 1.0 and cfg.demand_share_scope == "copies":
+            # Only this share of the tasks to come is expected here: a server with places for
+            # them serves all it is asked, one with fewer loses in proportion.
+            to_come = min(horizon - 1.0, decision.max_copies)
+            copies = np.minimum(copies / cfg.own_demand_share, to_come)
+        return copies
 
     def with_reference_throughput(self, decision: Decision) -> Decision:
         """``"relative"`` routing: add each server's ``1 + n_b`` ``[B, N]`` at its reference

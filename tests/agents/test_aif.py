@@ -15,7 +15,7 @@ import torch
 import yaml
 
 from agents.aif import AIFAgent, AIFConfig
-from agents.aif.agent import Buffer
+from agents.aif.agent import Buffer, kept_routing
 from agents.aif.info_gain import (
     bernoulli_information_gain,
     gaussian_information_gain,
@@ -215,16 +215,18 @@ def test_unknown_hyperparameter_is_rejected() -> None:
 
 
 # -- rewardless --------------------------------------------------------------------------------
-def test_the_reward_never_matters() -> None:
+@pytest.mark.parametrize("trial_routing", ["none", "fill"])
+def test_the_reward_never_matters(trial_routing: str) -> None:
     """Same seed, same environment seeds: identical actions whether the reward is real or
-    noise, during training (seed and planned episodes) and after it."""
+    noise, during training (seed and planned episodes, a routing trial included) and after it."""
     runs = []
+    trial = {"trial_routing": trial_routing, "routing_trial_episodes": 1}
     for noisy in (False, True):
         env: gym.Env = small_env()
         if noisy:
             env = NoisyReward(env, seed=1)
         recorder = Recorder(env)
-        agent = AIFAgent(small_env().scenario, seed=0, **SMALL)
+        agent = AIFAgent(small_env().scenario, seed=0, **SMALL, **trial)
         agent.learn(recorder, 3, seed=20)
         after = [agent.act(obs, {}) for obs in observations(small_env(), 3)]
         runs.append((recorder.actions, after))
@@ -293,6 +295,8 @@ def planner_config(**overrides: Any) -> PlannerConfig:
         "floor_at_seen": False,
         "previous_grant_everywhere": False,
         "places_within_slots": False,
+        "own_demand_share": 1.0,
+        "demand_share_scope": "copies",
     }
     return AIFConfig.from_params({**paper, **overrides}).planner
 
@@ -1128,3 +1132,77 @@ def test_the_agent_counts_places_within_each_servers_slots_from_its_scenario() -
         agent = AIFAgent(load_scenario(name), seed=0, n_members=2, n_hidden=8)
         assert agent.planner.max_places is not None
         assert agent.planner.max_places.tolist() == [places] * agent.n_servers
+
+
+def test_own_demand_share_on_the_copies_credits_a_server_with_places_for_its_share() -> None:
+    """Arrivals 1 s apart, holds of 4 s: about 9.4 of the 15 copies complete (as above). A
+    server expected to take half of them (``own_demand_share`` 0.5, on the copies) has places
+    for that half, so it is credited with all 15; at 0.8 it serves 9.4 of the 12 asked, so
+    9.4 / 0.8; at 1 (own_server) the count is unchanged."""
+    config = planner_config(horizon=16, expl_scale=0.0)
+    model = memory_model(4.0, 1.0)
+    base = copies_of(CEMPlanner(model, config, 100), 0.1)
+    assert 9.0 < base < 10.0
+    for share, expected in [(0.5, 15.0), (0.8, base / 0.8), (1.0, base)]:
+        shared = dataclasses.replace(config, own_demand_share=share)
+        assert copies_of(CEMPlanner(model, shared, 100), 0.1) == pytest.approx(expected)
+
+
+def test_own_demand_share_per_server_lifts_a_short_server_by_at_most_one_over_the_share() -> None:
+    """Per server (``demand_share_scope: server``) r2 is multiplied by (1 + 15 copies to come)
+    over 1 + the server's copies at its best reference level, at most 1 / share. Under a
+    burst the server holds only a few copies at any level, so the factor is the cap (2 at a
+    share of 0.5); where every copy completes (holds of 0.5 s, arrivals 1 s apart) it is 1."""
+    config = planner_config(horizon=16, expl_scale=0.0)
+    per_server = dataclasses.replace(config, own_demand_share=0.5, demand_share_scope="server")
+    for hold_s, gap_s, factor in [(4.0, 0.01, 2.0), (0.5, 1.0, 1.0)]:
+        model = memory_model(hold_s, gap_s)
+        own = 1.0 + copies_of(CEMPlanner(model, config, 100), 0.1)
+        lifted = 1.0 + copies_of(CEMPlanner(model, per_server, 100), 0.1)
+        assert lifted == pytest.approx(factor * own)
+
+
+# -- routing trial -----------------------------------------------------------------------------
+def test_kept_routing_compares_the_latest_trial_episodes() -> None:
+    history = {"own_server": [5.0, 1.0, 1.0], "fill": [0.0, 2.0, 2.0]}
+    assert kept_routing("own_server", "fill", history, window=2) == "fill"
+    assert kept_routing("own_server", "fill", history, window=3) == "own_server"  # 7/3 > 4/3
+    assert kept_routing("own_server", "fill", {"own_server": [1.0]}, window=2) == "own_server"
+    assert kept_routing("own_server", "fill", {"own_server": [1.0], "fill": [1.0]}, 2) == (
+        "own_server"
+    )  # a tie keeps the primary
+    assert kept_routing("own_server", "none", history, window=2) == "own_server"
+
+
+def test_the_routing_trial_alternates_and_plays_the_routing_that_met_the_preferences_best(
+    tmp_path: Path,
+) -> None:
+    """After the seed episode own_server and fill alternate; each trial episode's value is
+    eq. 11 summed over its outcomes (recomputed here from the buffer); outside training, and
+    in a saved policy, the agent plays the routing :func:`kept_routing` picks."""
+    env = small_env()
+    agent = AIFAgent(env.scenario, seed=0, **SMALL, trial_routing="fill", routing_trial_episodes=2)
+    assert [agent.trial_routing_of(k) for k in range(-1, 4)] == [
+        None, "own_server", "fill", "own_server", "fill",
+    ]  # fmt: skip
+    agent.learn(env, 3, seed=10)
+    agent.learn(env, 3, seed=20)  # training goes on alternating across calls
+    trial = agent.routing_trial
+    assert {k: len(v) for k, v in trial.items()} == {"own_server": 3, "fill": 2}
+    for routing, episodes in (("own_server", [1, 3, 5]), ("fill", [2, 4])):
+        expected = [
+            sum(
+                rewardless_guidance(1.0, agent.buffer.latency_s[i], agent.buffer.pass_at_100[i])
+                for i in range(20 * k, 20 * k + 20)
+                if agent.buffer.completed[i]
+            )
+            for k in episodes
+        ]
+        assert trial[routing] == pytest.approx(expected)
+    kept = kept_routing("own_server", "fill", trial, 2)
+    assert agent.kept_routing() == agent.planner.config.imagined_routing == kept
+    assert agent.config.planner.imagined_routing == "own_server"  # the config is unchanged
+    agent.save(tmp_path / "policy.pt")
+    loaded = AIFAgent(env.scenario, seed=5, **SMALL)
+    loaded.load(tmp_path / "policy.pt")
+    assert loaded.planner.config.imagined_routing == kept and loaded.routing_trial == trial
