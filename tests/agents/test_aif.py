@@ -960,7 +960,8 @@ def test_a_grant_costs_the_reference_tasks_it_displaces_at_the_marginal_price() 
     once, so 9 after it) displaces one; twice as much (4 after it) two; holding its grant
     twice as long, two as well."""
     model = zero_model(latency_s=4.0, pass_at_100=0.2)
-    planner = CEMPlanner(model, planner_config(imagined_routing="fill"), n_tasks=100)
+    config = planner_config(imagined_routing="fill", price_discount=1.0)
+    planner = CEMPlanner(model, config, n_tasks=100)
     decision = dataclasses.replace(
         planner.decision(np.zeros(LAYOUT.size)),
         server_places=TEN_PLACES,
