@@ -6,21 +6,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import torch
 
 from agents.aif import AIFAgent
 from agents.aif.agent import kept_routing
 from benchmarks import aif_routing_trials
 from cloudedge import CloudEdgeEnv
-from tests.agents.test_aif import SMALL
-
-
-@pytest.fixture(autouse=True)
-def one_thread() -> object:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+from tests.agents.test_aif import SMALL, one_thread  # noqa: F401 (one thread, autouse)
 
 
 def test_it_writes_the_routing_each_policy_kept_and_its_trial(tmp_path: Path) -> None:
