@@ -18,7 +18,17 @@ module exists, else a capacity-aware greedy (an edge with memory left, a 0.05 sh
 bandwidth, exactly the memory need; sum reward ~33 on this scenario). Printed: the sum reward
 and fraction per episode and seed, the first episode from which the fraction stays >= the
 threshold (target: 0.98 by episode 50), seconds per episode (acting + refit, wall and CPU:
-the machine may be shared) and the heuristics' fractions on the same episodes. With
+the machine may be shared) and the heuristics' fractions on the same episodes.
+
+Held-out evaluation (``--eval-episodes K``, default 2; 0 turns it off): after every training
+episode a copy of the agent plays, outside training, ``K`` fixed held-out episodes (env seeds
+``EVAL_SEED_BASE + 1000 seed + k``, never trained on) the way the suite evaluates it: the
+routing its trial keeps (``use_kept_routing``), no learning. The copy leaves the training
+run untouched (same curve as without evaluation), and its time is not counted in the
+seconds per training episode. Printed and written beside the training figures: per seed the
+first number of training episodes from which the held-out fraction stays >= the threshold
+(the target's "first reached and then held by episode 50" for the policy the agent would
+deploy; training episodes also include the trial's exploration). With
 ``--out FILE`` the same figures are written (atomically): ``FILE`` has one row per AIF seed,
 one for the mean curve over seeds and one per heuristic, with the machine and the command;
 ``FILE`` with ``_curve`` before its suffix has every episode's sum reward and fraction.
@@ -27,6 +37,7 @@ one for the mean curve over seeds and one per heuristic, with the machine and th
 from __future__ import annotations
 
 import argparse
+import copy
 import importlib.util
 import math
 import sys
@@ -55,6 +66,8 @@ SCENARIOS: dict[str, dict[str, Any]] = {
     "azure": {"scenario": "azure_a100_3090"},
     "humaneval": {"scenario": "humaneval_a100_3090"},
 }
+#: Held-out evaluation episodes are env seeds from here on (training uses 1000 (seed + 1) + i).
+EVAL_SEED_BASE = 1_000_000
 
 
 def parse_overrides(pairs: list[str]) -> dict[str, Any]:
@@ -117,29 +130,74 @@ def stays_from(fractions: list[float], threshold: float) -> int | None:
     return first
 
 
+class HeldOut:
+    """Fixed held-out episodes on which a copy of the agent is evaluated during training.
+
+    :param scenario: a key of :data:`SCENARIOS`.
+    :param env_seeds: the episodes (env seeds), never trained on.
+    :param reference: per-episode reference sum reward (the same as training's).
+    """
+
+    def __init__(self, scenario: str, env_seeds: list[int], reference: Reference) -> None:
+        self.env = CloudEdgeEnv(**SCENARIOS[scenario])
+        self.env_seeds = env_seeds
+        self.reference = [reference(s) for s in env_seeds]
+
+    def fraction(self, agent: Any) -> float:
+        """Mean fraction of the reference that a copy of ``agent``, playing the routing its
+        trial keeps, reaches on the held-out episodes (``agent`` itself is not touched)."""
+        deployed = copy.deepcopy(agent)
+        deployed.use_kept_routing()
+        return float(np.mean([
+            evaluate_episode(deployed, self.env, s)["sum_reward"] / ref
+            for s, ref in zip(self.env_seeds, self.reference, strict=True)
+        ]))  # fmt: skip
+
+
 def run_seed(
-    seed: int, episodes: int, overrides: dict[str, Any], reference: Reference, scenario: str
-) -> dict[str, Any]:
-    """Train one agent; return its per-episode rewards, env seeds and timings."""
+    seed: int, episodes: int, overrides: dict[str, Any], reference: Reference, scenario: str,
+    eval_episodes: int = 0,
+) -> dict[str, Any]:  # fmt: skip
+    """Train one agent; return its per-episode rewards, env seeds and timings and, with
+    ``eval_episodes``, its held-out fraction after each number of training episodes."""
     env = CloudEdgeEnv(**SCENARIOS[scenario])
     config = yaml.safe_load((CONF / "aif.yaml").read_text())
     config.update(overrides)
     agent = make_agent(config, env.scenario, seed=seed)
     base = 1000 * (seed + 1)
+    held_out = (
+        HeldOut(scenario, [EVAL_SEED_BASE + 1000 * seed + k for k in range(eval_episodes)],
+                reference)
+        if eval_episodes else None
+    )  # fmt: skip
     rewards: list[float] = []
     fit_seconds: list[float] = []
+    eval_fractions: list[float] = []  # [k - 1]: after k training episodes
+    eval_wall = eval_cpu = 0.0
     stamps = [time.perf_counter()]
     cpu_start = time.process_time()
+
+    def evaluate() -> None:
+        nonlocal eval_wall, eval_cpu
+        if held_out is None:
+            return
+        wall, cpu = time.perf_counter(), time.process_time()
+        eval_fractions.append(held_out.fraction(agent))
+        eval_wall += time.perf_counter() - wall
+        eval_cpu += time.process_time() - cpu
 
     def on_episode(i: int, metrics: dict[str, float]) -> None:
         rewards.append(metrics["sum_reward"])
         stamps.append(time.perf_counter())
         fit_seconds.append(agent.last_fit.get("seconds", 0.0))  # the previous episode's refit
+        if i > 0:  # the agent has now been refit on episodes 0..i-1: i training episodes
+            evaluate()
 
     agent.learn(env, episodes, seed=base, on_episode=on_episode)
+    evaluate()  # after all of them
     fit_seconds = [*fit_seconds[1:], agent.last_fit.get("seconds", 0.0)]
-    learn_seconds = time.perf_counter() - stamps[0]
-    learn_cpu_seconds = time.process_time() - cpu_start
+    learn_seconds = time.perf_counter() - stamps[0] - eval_wall
+    learn_cpu_seconds = time.process_time() - cpu_start - eval_cpu
     env_seeds = [base + i for i in range(episodes)]
     refs = [reference(s) for s in env_seeds]
     return {
@@ -147,6 +205,8 @@ def run_seed(
         "env_seeds": env_seeds,
         "reference": refs,
         "fractions": [r / ref for r, ref in zip(rewards, refs, strict=True)],
+        "eval_fractions": eval_fractions,
+        "eval_env_seeds": held_out.env_seeds if held_out else [],
         "seconds_per_episode": learn_seconds / episodes,
         "cpu_seconds_per_episode": learn_cpu_seconds / episodes,
         "fit_seconds_per_episode": float(np.mean(fit_seconds)),
@@ -185,33 +245,50 @@ def write_figures(
     """
     tail = min(10, args.episodes)
     common = {"scenario": args.scenario, "episodes": args.episodes, "threshold": args.threshold,
-              "reference": reference, "overrides": " ".join(args.set)}  # fmt: skip
+              "reference": reference, "overrides": " ".join(args.set),
+              "eval_episodes": args.eval_episodes}  # fmt: skip
 
-    def row(agent: str, seed: str, fractions: list[float], **timing: float) -> dict[str, Any]:
+    def row(
+        agent: str, seed: str, fractions: list[float], held_out: list[float] | None = None,
+        **timing: float,
+    ) -> dict[str, Any]:  # fmt: skip
+        held_out = held_out or []
         return {
             **common, "agent": agent, "seed": seed,
             "first_episode_staying": stays_from(fractions, args.threshold) if fractions else None,
             "last_mean_fraction": float(np.mean(fractions[-tail:])) if fractions else None,
             "last_min_fraction": float(np.min(fractions[-tail:])) if fractions else None,
             "mean_fraction": float(np.mean(fractions)) if fractions else None,
+            "held_out_first_episode_staying":
+                stays_from(held_out, args.threshold) if held_out else None,
+            "held_out_last_mean_fraction":
+                float(np.mean(held_out[-tail:])) if held_out else None,
+            "held_out_last_min_fraction": float(np.min(held_out[-tail:])) if held_out else None,
+            "held_out_final_fraction": held_out[-1] if held_out else None,
             "wall_s_per_episode": timing.get("wall"), "cpu_s_per_episode": timing.get("cpu"),
             "refit_s_per_episode": timing.get("refit"),
         }  # fmt: skip
 
     rows = [
-        row("aif", str(seed), run["fractions"], wall=run["seconds_per_episode"],
-            cpu=run["cpu_seconds_per_episode"], refit=run["fit_seconds_per_episode"])
+        row("aif", str(seed), run["fractions"], run["eval_fractions"],
+            wall=run["seconds_per_episode"], cpu=run["cpu_seconds_per_episode"],
+            refit=run["fit_seconds_per_episode"])
         for seed, run in enumerate(runs, start=args.first_seed)
     ]  # fmt: skip
-    rows.append(row("aif", "mean", mean_curve, **mean_timing))
+    mean_held_out = (
+        list(np.mean([r["eval_fractions"] for r in runs], axis=0)) if args.eval_episodes else []
+    )
+    rows.append(row("aif", "mean", mean_curve, mean_held_out, **mean_timing))
     for name, fraction in heuristics.items():
         rows.append({**row(name, "all", []), "mean_fraction": fraction})
     host = machine()
     summary = pd.DataFrame([{**r, **host, "command": command} for r in rows])
-    summary["first_episode_staying"] = summary["first_episode_staying"].astype("Int64")
+    for column in ("first_episode_staying", "held_out_first_episode_staying"):
+        summary[column] = summary[column].astype("Int64")
     curve = pd.DataFrame([
         {"scenario": args.scenario, "seed": seed, "episode": i, "env_seed": env_seed,
-         "sum_reward": reward, "reference_sum_reward": ref, "fraction": fraction}
+         "sum_reward": reward, "reference_sum_reward": ref, "fraction": fraction,
+         "held_out_fraction": run["eval_fractions"][i] if run["eval_fractions"] else None}
         for seed, run in enumerate(runs, start=args.first_seed)
         for i, (env_seed, reward, ref, fraction) in enumerate(
             zip(run["env_seeds"], run["rewards"], run["reference"], run["fractions"], strict=True))
@@ -236,6 +313,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bound-levels", type=int, default=24, help="compute levels (bound.py)")
     parser.add_argument("--bound-ratio", type=float, default=1.2, help="ratio between levels")
     parser.add_argument("--reference", choices=("auto", "bound", "greedy"), default="auto")
+    parser.add_argument(
+        "--eval-episodes", type=int, default=2,
+        help="held-out episodes played after every training episode (0: none)",
+    )  # fmt: skip
     parser.add_argument("--out", type=Path, default=None, help="write the figures to this CSV")
     parser.add_argument(
         "--set",
@@ -247,6 +328,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.seeds < 1 or args.episodes < 1:
         parser.error("--seeds and --episodes must be >= 1")
+    if args.eval_episodes < 0:
+        parser.error(f"--eval-episodes = {args.eval_episodes}: allowed an integer >= 0")
     torch.set_num_threads(1)
     overrides = parse_overrides(args.set)
     kind = args.reference
@@ -262,7 +345,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     runs = []
     for seed in range(args.first_seed, args.first_seed + args.seeds):
-        runs.append(run_seed(seed, args.episodes, overrides, reference, args.scenario))
+        runs.append(
+            run_seed(seed, args.episodes, overrides, reference, args.scenario, args.eval_episodes)
+        )
         run = runs[-1]
         print(
             f"  seed {seed}: {run['seconds_per_episode']:.2f} s/episode wall, "
@@ -297,6 +382,23 @@ def main(argv: list[str] | None = None) -> int:
     mean_curve = list(np.mean([r["fractions"] for r in runs], axis=0))
     first = stays_from(mean_curve, args.threshold)
     print(f"  mean over seeds: {first if first is not None else 'never'}")
+    if args.eval_episodes:
+        print(
+            f"held out ({args.eval_episodes} fixed episodes, the routing kept, no learning): "
+            f"first training episode after whose refit the fraction stays >= {args.threshold}"
+        )
+        for seed, run in enumerate(runs, start=args.first_seed):
+            held = run["eval_fractions"]
+            first = stays_from(held, args.threshold)
+            last = held[-min(10, args.episodes) :]
+            print(
+                f"  seed {seed}: {first if first is not None else 'never':>5}   mean of the last "
+                f"{len(last)}: {np.mean(last):.3f}   min: {np.min(last):.3f}   after all: "
+                f"{held[-1]:.3f}"
+            )
+        held_mean = list(np.mean([r["eval_fractions"] for r in runs], axis=0))
+        first = stays_from(held_mean, args.threshold)
+        print(f"  mean over seeds: {first if first is not None else 'never'}")
     spe = np.mean([r["seconds_per_episode"] for r in runs])
     fit = np.mean([r["fit_seconds_per_episode"] for r in runs])
     cpu = np.mean([r["cpu_seconds_per_episode"] for r in runs])

@@ -82,7 +82,9 @@ class RunSpec:
     :param out_dir: output folder (absolute).
     :param replace: replace a run or policy written with another key.
     :param code: the code version in the keys (package version, source hashes).
-    :param inputs: SHA-256 of each input file (trace, profiles) the env reads.
+    :param inputs: SHA-256 of each input file (trace, profiles) the env reads, by its
+        absolute path (recorded in ``run.json``; the keys take only the digests, so that a
+        checkout elsewhere, or another machine, finds and resumes the same runs).
     :param experiment_choice: the experiment file it came from (``tmax_quick``), for hints.
     :param overrides: the command-line overrides it came from, for hints.
     """
@@ -125,13 +127,20 @@ class RunSpec:
         (or one env with other values) in one ``out_dir`` never collide."""
         return f"{self.env_scenario.name}-{digest(self.env_config)[:8]}"
 
+    @property
+    def input_digests(self) -> list[str]:
+        """The input files' SHA-256s, sorted: what the keys take of them. Contents, not paths:
+        the shipped trace lies inside the checkout, and which file plays which part is in
+        ``env_config`` already."""
+        return sorted(self.inputs.values())
+
     @cached_property
     def train_key(self) -> str:
         """Names the trained policy: scenario, input files, agent, code, budget and seed."""
         return digest(
             {
                 "env": self.env_config,
-                "inputs": self.inputs,
+                "inputs": self.input_digests,
                 "agent": self.agent_config,
                 "code": self.code,
                 "seed": self.seed,
@@ -372,7 +381,7 @@ def cached_bound(spec: RunSpec, scenario: ScenarioConfig, env_seed: int) -> floa
     key = digest(
         {
             "scenario": scenario.to_dict(),
-            "inputs": spec.inputs,
+            "inputs": spec.input_digests,
             "code": spec.code["simulator"],
             "bound": spec.code["bound"],
         }

@@ -386,7 +386,7 @@ class AIFAgent(Agent):
             )
         self.model.eval()
         self.optimizer = make_optimizer(self.model, cfg.learning_rate, cfg.adam_eps)
-        self.planner = self._planner(cfg.planner.imagined_routing)
+        self.planner = self._planner(self.kept_routing())
 
     def _planner(self, routing: str) -> CEMPlanner:
         """The planner of ``self.config`` imagining the tasks to come by ``routing``."""
@@ -418,6 +418,11 @@ class AIFAgent(Agent):
             self.routing_trial,
             cfg.routing_trial_episodes,
         )
+
+    def use_kept_routing(self) -> None:
+        """Plan with :meth:`kept_routing` from now on, as after training (a new planner on
+        the current weights; without a trial that is ``imagined_routing``)."""
+        self.planner = self._planner(self.kept_routing())
 
     # -- acting -----------------------------------------------------------------------------
     def attach(self, env: gym.Env) -> None:
@@ -489,7 +494,7 @@ class AIFAgent(Agent):
                 self.routing_trial.setdefault(trial, []).append(self.buffer.preference(rows))
             self.refit(new_rows=rows)
         if self.config.trial_routing != "none":
-            self.planner = self._planner(self.kept_routing())
+            self.use_kept_routing()
 
     def refit(self, new_rows: np.ndarray | None = None) -> dict[str, Any]:
         """Algorithm 1, line 20: update the normalisers with the new transitions, then train.
@@ -561,6 +566,8 @@ class AIFAgent(Agent):
         self.config = AIFConfig.from_params(state["config"])
         self.seed = int(state["seed"])
         self.episodes_trained = int(state["episodes_trained"])
+        # Before _build, which plans with the routing the trial kept.
+        self.routing_trial = {k: list(v) for k, v in state.get("routing_trial", {}).items()}
         self._build()
         model_state = dict(state["model"])
         # A policy saved before the model kept task needs and the fastest outcomes seen has
@@ -572,10 +579,6 @@ class AIFAgent(Agent):
         self.optimizer.load_state_dict(state["optimizer"])
         self.planner.refresh()
         self.train_generator.set_state(state["train_generator"])
-        self.routing_trial = {k: list(v) for k, v in state.get("routing_trial", {}).items()}
-        if self.config.trial_routing != "none":
-            self.planner = self._planner(self.kept_routing())
-            self.planner.refresh()
 
 
 __all__ = ["AIFAgent", "AIFConfig", "Buffer"]

@@ -232,6 +232,31 @@ def test_keys_follow_trace_contents_and_envs_never_share_a_folder(tmp_path: Path
     assert len({first.run_dir, paper.run_dir, short.run_dir}) == 3
 
 
+def test_keys_do_not_follow_where_the_checkout_or_the_trace_lies(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same trace (given by a relative path) in two folders, and two output folders: the
+    same keys, so that a copy of the checkout resumes and merges the same runs."""
+    from cloudedge.trace import default_azure_code_trace_path
+
+    azure = yaml.safe_load((SCENARIO_DIR / "azure_a100_3090.yaml").read_text())
+    azure["workload"] = {**azure["workload"], "trace_path": "trace.csv"}
+    specs = []
+    for name in ("here", "there"):
+        (tmp_path / name).mkdir()
+        shutil.copy(default_azure_code_trace_path(), tmp_path / name / "trace.csv")
+        monkeypatch.chdir(tmp_path / name)
+        specs.append(validate(TRAIN, "round_robin", ROUND_ROBIN, azure, 0, Path("o")))
+    here, there = specs
+    assert here.inputs != there.inputs  # run.json records each input's own path...
+    assert (here.train_key, here.run_key) == (there.train_key, there.run_key)  # ...keys do not
+    lines = (tmp_path / "there" / "trace.csv").read_text().splitlines(keepends=True)
+    (tmp_path / "there" / "trace.csv").write_text("".join(lines[:-1]))
+    assert validate(TRAIN, "round_robin", ROUND_ROBIN, azure, 0, Path("o")).train_key != (
+        here.train_key
+    )
+
+
 @pytest.mark.parametrize(
     ("agent", "params", "message"),
     [
