@@ -298,6 +298,7 @@ def write_readme(results: Path, summary: pd.DataFrame, command: str, commit: str
                 f"| {r['agent']} | {r['iqm']:.3f} | [{r['ci_low']:.3f}, {r['ci_high']:.3f}] |"
             )
     lines += _suite_section(results / "suite")
+    lines += _aif_quality_section(results / "aif_quality.csv")
     lines += _tuning_section(results / "tuning")
     for experiment, title in (
         ("train", "Training (last 10% of episodes)"),
@@ -366,6 +367,80 @@ def _suite_section(suite: Path) -> list[str]:
                     f"| {r['scenario']} | {r['best_reference']} | {r['margin']:+.3f} "
                     f"[{r['low']:+.3f}, {r['high']:+.3f}] | {r['verdict']} |"
                 )
+    return lines
+
+
+#: Issue 17's learning-speed target: on paper, AIF reaches AIF_PAPER_TARGET of the refined
+#: bound and stays there from this training episode (0-based) on, or earlier.
+AIF_PAPER_BY_EPISODE = 50
+#: Issue 17's training-cost target: CPU seconds per 100-task training episode, one thread.
+AIF_TRAINING_CPU_S = 2.0
+
+
+def _first(value: object) -> str:
+    """A ``first_episode_staying`` cell: the episode, or ``never``."""
+    return "never" if pd.isna(value) else str(int(value))  # type: ignore[arg-type]
+
+
+def _aif_quality_section(path: Path) -> list[str]:
+    """AIF's learning speed and training cost on paper (``results/aif_quality.csv``, written by
+    ``benchmarks/aif_quality.py``) judged against issue 17's targets; nothing without it."""
+    if not path.exists():
+        return []
+    quality = pd.read_csv(path, dtype={"seed": str})
+    aif = quality[(quality["agent"] == "aif") & (quality["scenario"] == "paper")]
+    seeds = aif[~aif["seed"].isin(["mean", "all"])]
+    if seeds.empty:
+        return []
+    first = seeds.iloc[0]
+    lines = [
+        "",
+        "## AIF's learning speed and training cost (`benchmarks/aif_quality.py`)",
+        "",
+        f"Command: `{first['command']}` ({len(seeds)} seeds x {int(first['episodes'])} "
+        f"training episodes on paper; fractions of the bound on a finer compute grid; machine "
+        f"{first['cpu_model']}, {int(first['cores'])} cores). Per seed, the first training "
+        "episode from which a fraction stays >= the threshold (0-based; never: it does not), "
+        "and the mean of the last 10.",
+        "",
+    ]
+    threshold = float(first["threshold"])
+    held = "held_out_first_episode_staying" in seeds.columns and (
+        seeds["held_out_last_mean_fraction"].notna().all()
+    )
+    if held:
+        met = seeds["held_out_first_episode_staying"].le(AIF_PAPER_BY_EPISODE).fillna(False)
+        verdict = "holds" if met.all() else "does not hold"
+        cells = "; ".join(
+            f"seed {r['seed']}: {_first(r['held_out_first_episode_staying'])}, last 10 "
+            f"{r['held_out_last_mean_fraction']:.3f}"
+            for _, r in seeds.iterrows()
+        )
+        lines += [
+            f"Ours (issue 17's target): *on paper, aif reaches >= {threshold} of the refined "
+            f"bound and stays there by training episode {AIF_PAPER_BY_EPISODE}*, judged on the "
+            f"policy it would deploy ({int(first['eval_episodes'])} fixed held-out episodes "
+            "after every training episode, the routing its trial keeps, no learning; every "
+            f"seed must meet it): {cells}; {verdict} ({int(met.sum())} of {len(seeds)} seeds).",
+            "",
+        ]
+    cells = "; ".join(
+        f"seed {r['seed']}: {_first(r['first_episode_staying'])}, last 10 "
+        f"{r['last_mean_fraction']:.3f}"
+        for _, r in seeds.iterrows()
+    )
+    lines += [
+        f"The training episodes themselves (the trial's exploration included): {cells}.",
+        "",
+    ]
+    cpu = seeds["cpu_s_per_episode"].astype(float)
+    verdict = "holds" if (cpu <= AIF_TRAINING_CPU_S).all() else "does not hold"
+    lines.append(
+        f"Ours (issue 17's target): *training costs <= {AIF_TRAINING_CPU_S:g} s of CPU per "
+        f"100-task episode on one thread* (acting and refit, every seed): {cpu.mean():.2f} s "
+        f"(seeds {cpu.min():.2f}-{cpu.max():.2f}; refit "
+        f"{seeds['refit_s_per_episode'].astype(float).mean():.2f} s wall), {verdict}."
+    )
     return lines
 
 

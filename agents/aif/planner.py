@@ -339,6 +339,11 @@ class PlannerConfig:
         """``own_demand_share`` applied per server (at its reference level)."""
         return self.own_demand_share < 1.0 and self.demand_share_scope == "server"
 
+    @property
+    def lifts_copies(self) -> bool:
+        """``own_demand_share`` applied to each candidate's copies."""
+        return self.own_demand_share < 1.0 and self.demand_share_scope == "copies"
+
     def __post_init__(self) -> None:
         if self.n_elites > self.n_candidates:
             raise ValueError(
@@ -729,7 +734,7 @@ class CEMPlanner:
         if cfg.places_within_slots and self.max_places is not None:
             places = np.minimum(places, self.max_places[server])
         copies = np.minimum(np.minimum(places * turnover, horizon - 1.0), decision.max_copies)
-        if cfg.own_demand_share < 1.0 and cfg.demand_share_scope == "copies":
+        if cfg.lifts_copies:
             # Only this share of the tasks to come is expected here: a server with places for
             # them serves all it is asked, one with fewer loses in proportion.
             to_come = min(horizon - 1.0, decision.max_copies)

@@ -85,6 +85,39 @@ def test_the_suite_section_ranks_every_scenario_and_gives_each_verdict(tmp_path)
     assert "| b | rr | -0.300 [-0.450, -0.100] | does not hold |" in text
 
 
+def test_the_aif_quality_section_judges_every_seed_s_held_out_curve_and_cost(tmp_path) -> None:
+    from scripts.summarize import _aif_quality_section
+
+    path = tmp_path / "aif_quality.csv"
+    assert _aif_quality_section(path) == []  # not measured: no section
+    common = {
+        "scenario": "paper", "episodes": 60, "threshold": 0.98, "eval_episodes": 2,
+        "cpu_model": "cpu", "cores": 2, "command": "python -m benchmarks.aif_quality",
+    }  # fmt: skip
+    rows = [
+        {**common, "agent": "aif", "seed": "0", "first_episode_staying": None,
+         "last_mean_fraction": 0.95, "held_out_first_episode_staying": 12,
+         "held_out_last_mean_fraction": 0.983, "cpu_s_per_episode": 1.1,
+         "refit_s_per_episode": 0.7},
+        {**common, "agent": "aif", "seed": "1", "first_episode_staying": 40,
+         "last_mean_fraction": 0.981, "held_out_first_episode_staying": 51,
+         "held_out_last_mean_fraction": 0.981, "cpu_s_per_episode": 2.1,
+         "refit_s_per_episode": 0.8},
+        {**common, "agent": "aif", "seed": "mean", "cpu_s_per_episode": 1.6},
+        {**common, "agent": "round_robin", "seed": "all"},
+    ]  # fmt: skip
+    pd.DataFrame(rows).to_csv(path, index=False)
+    text = "\n".join(_aif_quality_section(path))
+    assert "seed 0: 12, last 10 0.983; seed 1: 51, last 10 0.981; does not hold (1 of 2" in text
+    assert "seed 0: never, last 10 0.950; seed 1: 40, last 10 0.981." in text
+    assert "1.60 s (seeds 1.10-2.10; refit 0.75 s wall), does not hold." in text
+    rows[1].update(held_out_first_episode_staying=50, cpu_s_per_episode=1.9)
+    pd.DataFrame(rows).to_csv(path, index=False)
+    text = "\n".join(_aif_quality_section(path))
+    assert "does not hold" not in text
+    assert "; holds (2 of 2 seeds)" in text and "refit 0.75 s wall), holds." in text
+
+
 def test_the_tuning_section_tables_each_learner_s_comparison(tmp_path) -> None:
     from scripts.summarize import _tuning_section
     from scripts.tuning_table import compare
