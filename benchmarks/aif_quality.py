@@ -20,18 +20,20 @@ and fraction per episode and seed, the first episode from which the fraction sta
 threshold (target: 0.98 by episode 50), seconds per episode (acting + refit, wall and CPU:
 the machine may be shared) and the heuristics' fractions on the same episodes.
 
-Held-out evaluation (``--eval-episodes K``, default 2; 0 turns it off): after every training
-episode a copy of the agent plays, outside training, ``K`` fixed held-out episodes (env seeds
-``EVAL_SEED_BASE + 1000 seed + k``, never trained on) the way the suite evaluates it: the
-routing its trial keeps (``use_kept_routing``), no learning. The copy leaves the training
-run untouched (same curve as without evaluation), and its time is not counted in the
-seconds per training episode. Printed and written beside the training figures: per seed the
-first number of training episodes from which the held-out fraction stays >= the threshold
-(the target's "first reached and then held by episode 50" for the policy the agent would
-deploy; training episodes also include the trial's exploration). With
-``--out FILE`` the same figures are written (atomically): ``FILE`` has one row per AIF seed,
-one for the mean curve over seeds and one per heuristic, with the machine and the command;
-``FILE`` with ``_curve`` before its suffix has every episode's sum reward and fraction.
+Held-out evaluation (``--eval-episodes K``, default 2; 0 turns it off): the agent as it stands
+after every training episode (a snapshot: the routing its trial keeps, ``use_kept_routing``,
+on the weights of that refit) plays, outside training, ``K`` fixed held-out episodes (env
+seeds ``EVAL_SEED_BASE + 1000 seed + k``, never trained on), no learning, the way the suite
+evaluates it. The snapshots play after training ends: the training run is untouched (the
+same curve as without evaluation) and its seconds per episode are not slowed by them (played
+between training episodes, they slowed it by a fifth, refits included). Printed and written
+beside the training figures: per seed the first training episode (0-based) after whose refit
+the held-out fraction stays >= the threshold (the target's "first reached and then held by
+episode 50" for the policy the agent would deploy; the training episodes also include the
+trial's exploration). With ``--out FILE`` the same figures are written (atomically): ``FILE``
+has one row per AIF seed, one for the mean curve over seeds and one per heuristic, with the
+machine and the command; ``FILE`` with ``_curve`` before its suffix has every episode's sum
+reward and fraction, and the held-out fraction after that episode's refit.
 """
 
 from __future__ import annotations
@@ -131,7 +133,7 @@ def stays_from(fractions: list[float], threshold: float) -> int | None:
 
 
 class HeldOut:
-    """Fixed held-out episodes on which a copy of the agent is evaluated during training.
+    """Fixed held-out episodes on which snapshots of the agent are evaluated after training.
 
     :param scenario: a key of :data:`SCENARIOS`.
     :param env_seeds: the episodes (env seeds), never trained on.
@@ -143,15 +145,17 @@ class HeldOut:
         self.env_seeds = env_seeds
         self.reference = [reference(s) for s in env_seeds]
 
-    def fraction(self, agent: Any) -> float:
-        """Mean fraction of the reference that a copy of ``agent``, playing the routing its
-        trial keeps, reaches on the held-out episodes (``agent`` itself is not touched).
-
-        A shallow copy with a planner of its own: acting reads only the planner (which holds
-        its own export of the weights), and a deep copy of the replay buffer every episode
-        slowed the training it measures by a third (its refit included)."""
+    @staticmethod
+    def snapshot(agent: Any) -> Any:
+        """The agent as it would deploy now: a shallow copy whose planner, its own, plays the
+        routing the trial keeps on an export of the current weights (acting reads nothing
+        else, so later refits of ``agent`` do not reach it; ``agent`` is not touched)."""
         deployed = copy.copy(agent)
         deployed.use_kept_routing()
+        return deployed
+
+    def fraction(self, deployed: Any) -> float:
+        """Mean fraction of the reference that a snapshot reaches on the held-out episodes."""
         return float(np.mean([
             evaluate_episode(deployed, self.env, s)["sum_reward"] / ref
             for s, ref in zip(self.env_seeds, self.reference, strict=True)
@@ -163,7 +167,8 @@ def run_seed(
     eval_episodes: int = 0,
 ) -> dict[str, Any]:  # fmt: skip
     """Train one agent; return its per-episode rewards, env seeds and timings and, with
-    ``eval_episodes``, its held-out fraction after each number of training episodes."""
+    ``eval_episodes``, its held-out fraction after each number of training episodes (played
+    after training from snapshots, so that they do not slow the training they time)."""
     env = CloudEdgeEnv(**SCENARIOS[scenario])
     config = yaml.safe_load((CONF / "aif.yaml").read_text())
     config.update(overrides)
@@ -176,32 +181,25 @@ def run_seed(
     )  # fmt: skip
     rewards: list[float] = []
     fit_seconds: list[float] = []
-    eval_fractions: list[float] = []  # [k - 1]: after k training episodes
-    eval_wall = eval_cpu = 0.0
+    snapshots: list[Any] = []  # [k - 1]: after k training episodes
     stamps = [time.perf_counter()]
     cpu_start = time.process_time()
-
-    def evaluate() -> None:
-        nonlocal eval_wall, eval_cpu
-        if held_out is None:
-            return
-        wall, cpu = time.perf_counter(), time.process_time()
-        eval_fractions.append(held_out.fraction(agent))
-        eval_wall += time.perf_counter() - wall
-        eval_cpu += time.process_time() - cpu
 
     def on_episode(i: int, metrics: dict[str, float]) -> None:
         rewards.append(metrics["sum_reward"])
         stamps.append(time.perf_counter())
         fit_seconds.append(agent.last_fit.get("seconds", 0.0))  # the previous episode's refit
-        if i > 0:  # the agent has now been refit on episodes 0..i-1: i training episodes
-            evaluate()
+        if held_out is not None and i > 0:  # refit on episodes 0..i-1: i training episodes
+            snapshots.append(held_out.snapshot(agent))
 
     agent.learn(env, episodes, seed=base, on_episode=on_episode)
-    evaluate()  # after all of them
     fit_seconds = [*fit_seconds[1:], agent.last_fit.get("seconds", 0.0)]
-    learn_seconds = time.perf_counter() - stamps[0] - eval_wall
-    learn_cpu_seconds = time.process_time() - cpu_start - eval_cpu
+    learn_seconds = time.perf_counter() - stamps[0]
+    learn_cpu_seconds = time.process_time() - cpu_start
+    eval_fractions = []
+    if held_out is not None:
+        snapshots.append(held_out.snapshot(agent))  # after all of them
+        eval_fractions = [held_out.fraction(deployed) for deployed in snapshots]
     env_seeds = [base + i for i in range(episodes)]
     refs = [reference(s) for s in env_seeds]
     return {

@@ -34,15 +34,18 @@ def test_held_out_evaluation_leaves_training_alone_and_scores_the_trained_agent(
     assert watched["rewards"] == plain["rewards"]  # the copies played; training did not see it
     assert plain["eval_fractions"] == [] and len(watched["eval_fractions"]) == 4
 
-    # After all 4 episodes: what the agent trained alone scores, playing its kept routing.
+    # After 2 and after all 4 episodes: what the agent trained alone that long scores, playing
+    # its kept routing (the snapshots, played after training, saw none of the later refits).
     config = {**yaml.safe_load((aif_quality.CONF / "aif.yaml").read_text()), **TRIAL}
-    agent = make_agent(config, env.scenario, seed=0)
-    agent.learn(env, 4, seed=1000)
     seeds = watched["eval_env_seeds"]
     assert seeds == [aif_quality.EVAL_SEED_BASE + k for k in (0, 1)]
-    expected = np.mean([evaluate_episode(agent, env, s)["sum_reward"] / reference(s)
-                        for s in seeds])  # fmt: skip
-    assert watched["eval_fractions"][-1] == pytest.approx(expected, rel=1e-12)
+    for trained in (2, 4):
+        agent = make_agent(config, env.scenario, seed=0)
+        agent.learn(env, trained, seed=1000)
+        expected = np.mean([evaluate_episode(agent, env, s)["sum_reward"] / reference(s)
+                            for s in seeds])  # fmt: skip
+        assert watched["eval_fractions"][trained - 1] == pytest.approx(expected, rel=1e-12)
+    assert watched["eval_fractions"][1] != watched["eval_fractions"][3]  # they did learn
 
 
 def test_it_writes_the_held_out_figures(tiny: str, tmp_path: Path) -> None:
