@@ -209,6 +209,7 @@ def run_seed(
         "fractions": [r / ref for r, ref in zip(rewards, refs, strict=True)],
         "eval_fractions": eval_fractions,
         "eval_env_seeds": held_out.env_seeds if held_out else [],
+        "eval_reference": held_out.reference if held_out else [],
         "seconds_per_episode": learn_seconds / episodes,
         "cpu_seconds_per_episode": learn_cpu_seconds / episodes,
         "fit_seconds_per_episode": float(np.mean(fit_seconds)),
@@ -240,10 +241,14 @@ def heuristic_fractions(
 def write_figures(
     args: argparse.Namespace, runs: list[dict[str, Any]], mean_curve: list[float],
     mean_timing: dict[str, float], heuristics: dict[str, float], reference: str, command: str,
+    held_out_heuristics: dict[str, float] | None = None,
 ) -> None:  # fmt: skip
     """Write the printed figures to ``args.out`` and every episode to its ``_curve`` file.
 
     :param mean_timing: ``wall``, ``cpu`` and ``refit`` seconds per episode over the seeds.
+    :param heuristics: each heuristic's mean fraction on the training episodes.
+    :param held_out_heuristics: and on the held-out episodes (``held_out_final_fraction``:
+        they do not learn).
     """
     tail = min(10, args.episodes)
     common = {"scenario": args.scenario, "episodes": args.episodes, "threshold": args.threshold,
@@ -282,7 +287,9 @@ def write_figures(
     )
     rows.append(row("aif", "mean", mean_curve, mean_held_out, **mean_timing))
     for name, fraction in heuristics.items():
-        rows.append({**row(name, "all", []), "mean_fraction": fraction})
+        held = (held_out_heuristics or {}).get(name)
+        rows.append({**row(name, "all", []), "mean_fraction": fraction,
+                     "held_out_final_fraction": held})  # fmt: skip
     host = machine()
     summary = pd.DataFrame([{**r, **host, "command": command} for r in rows])
     for column in ("first_episode_staying", "held_out_first_episode_staying"):
@@ -417,6 +424,19 @@ def main(argv: list[str] | None = None) -> int:
             "heuristics on the same episodes (mean fraction): "
             + ", ".join(f"{k} {v:.3f}" for k, v in heur.items())
         )
+    held_heur: dict[str, float] = {}
+    if args.eval_episodes:
+        held_heur = heuristic_fractions(
+            [s for r in runs for s in r["eval_env_seeds"]],
+            [x for r in runs for x in r["eval_reference"]],
+            seed=0,
+            scenario=args.scenario,
+        )
+        if held_heur:
+            print(
+                "heuristics on the held-out episodes (mean fraction): "
+                + ", ".join(f"{k} {v:.3f}" for k, v in held_heur.items())
+            )
     print(
         f"mean reference sum reward: {np.mean(refs):.2f}; wall time "
         f"{time.perf_counter() - start:.0f} s"
@@ -424,7 +444,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.out is not None:
         command = "python -m benchmarks.aif_quality " + " ".join(argv or sys.argv[1:])
         timing = {"wall": float(spe), "cpu": float(cpu), "refit": float(fit)}
-        write_figures(args, runs, mean_curve, timing, heur, kind, command.strip())
+        write_figures(args, runs, mean_curve, timing, heur, kind, command.strip(), held_heur)
     return 0 if all(math.isfinite(f) for r in runs for f in r["fractions"]) else 1
 
 

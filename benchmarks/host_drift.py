@@ -6,12 +6,12 @@ TEXT] --out results/host_drift/NAME.csv``.
 
 ``benchmarks/kernel_drift.py`` emulates other hosts on one machine (narrower CPU kernels); this
 compares what two real machines wrote for the same config, seed and code: typically a
-committed results file (``git show REV:results/...`` into ``OLD.csv``) and its rerun on the
-machine at hand. Rows are matched by ``--group`` columns and, within a group, by ``--order``
-(e.g. the episode); both files must hold the same groups and orders. Per group the output
-gives the rows compared, how many differ in ``--value`` (bit for bit, as the CSVs print
-them), the first differing ``--order`` value, the largest absolute and relative differences
-and the mean of each file, with both hosts and the command. Printed: how many groups are
+committed results file (``--before REV:results/...``, read with ``git show``) and its rerun
+on the machine at hand. Rows are matched by ``--group`` columns and, within a group, by
+``--order`` (e.g. the episode); both files must hold the same groups and orders. Per group
+the output gives the rows compared, how many differ in ``--value`` (bit for bit, as the CSVs
+print them), the first differing ``--order`` value, the largest absolute and relative
+differences and the mean of each file, with both hosts and the command. Printed: how many groups are
 identical. Exit status 0 either way (a drift is a measurement, not an error); 2 for files
 that do not match.
 """
@@ -19,6 +19,9 @@ that do not match.
 from __future__ import annotations
 
 import argparse
+import io
+import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -26,9 +29,29 @@ import pandas as pd
 
 from benchmarks.store import atomic_write_text
 
+ROOT = Path(__file__).resolve().parents[1]
+
+
+#: ``REV:PATH``: a file as commit ``REV`` of this checkout holds it.
+COMMITTED = re.compile(r"^(?P<rev>[0-9a-fA-F]{7,40}|HEAD[~^0-9]*):(?P<path>.+)$")
+
 
 def _read(path: Path, columns: list[str], where: dict[str, str]) -> pd.DataFrame:
-    frame = pd.read_csv(path, dtype=str)
+    """The file's rows (as text, so that equal prints mean equal bits), ``where`` kept.
+
+    :param path: a file, or ``REV:PATH`` for a committed version of one (``git show``).
+    """
+    committed = COMMITTED.match(str(path))
+    if committed and not path.exists():
+        shown = subprocess.run(
+            ["git", "show", f"{committed['rev']}:{committed['path']}"],
+            capture_output=True, text=True, cwd=ROOT,
+        )  # fmt: skip
+        if shown.returncode != 0:
+            raise ValueError(f"{path}: {shown.stderr.strip()}")
+        frame = pd.read_csv(io.StringIO(shown.stdout), dtype=str)
+    else:
+        frame = pd.read_csv(path, dtype=str)
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise ValueError(f"{path}: no column {', '.join(missing)} (has {', '.join(frame.columns)})")
@@ -90,7 +113,8 @@ def compare(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--before", type=Path, required=True, help="the file of the first host")
+    parser.add_argument("--before", type=Path, required=True,
+                        help="the first host's file, or REV:PATH (committed)")  # fmt: skip
     parser.add_argument("--after", type=Path, required=True, help="the same runs' file here")
     parser.add_argument("--group", nargs="+", required=True, help="columns naming a run")
     parser.add_argument("--order", default=None, help="column ordering a run's rows")

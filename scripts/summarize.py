@@ -424,6 +424,16 @@ def _aif_quality_section(path: Path) -> list[str]:
             f"seed must meet it): {cells}; {verdict} ({int(met.sum())} of {len(seeds)} seeds).",
             "",
         ]
+        heuristics = quality[(quality["seed"] == "all") & (quality["scenario"] == "paper")]
+        if "held_out_final_fraction" in heuristics.columns:
+            heuristics = heuristics.dropna(subset=["held_out_final_fraction"])
+        if len(heuristics) and "held_out_final_fraction" in heuristics.columns:
+            best = heuristics.sort_values("held_out_final_fraction").iloc[-1]
+            lines += [
+                f"On the same held-out episodes the best deployable heuristic, "
+                f"{best['agent']}, reaches {best['held_out_final_fraction']:.3f}.",
+                "",
+            ]
     cells = "; ".join(
         f"seed {r['seed']}: {_first(r['first_episode_staying'])}, last 10 "
         f"{r['last_mean_fraction']:.3f}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from pathlib import Path
 
 import pandas as pd
@@ -48,3 +50,17 @@ def test_files_of_other_runs_are_refused(
     assert host_drift.main([*argv[:-2], "--value", "reward", "--out", "x"]) == 2
     assert "no column reward" in capsys.readouterr().err
     assert not (tmp_path / "o.csv").exists()
+
+
+def test_a_committed_version_is_read_with_git(tmp_path: Path) -> None:
+    committed = "HEAD:results/aif_quality_curve.csv"
+    here = tmp_path / "curve.csv"
+    shutil.copy(host_drift.ROOT / "results" / "aif_quality_curve.csv", here)
+    out = tmp_path / "drift.csv"
+    argv = ["--after", str(here), "--group", "scenario", "seed", "--order", "episode",
+            "--out", str(out)]  # fmt: skip
+    if subprocess.run(["git", "diff", "--quiet", "HEAD", "--", "results/aif_quality_curve.csv"],
+                      cwd=host_drift.ROOT).returncode == 0:  # fmt: skip
+        assert host_drift.main(["--before", committed, *argv]) == 0
+        assert (pd.read_csv(out)["rows_differing"] == 0).all()
+    assert host_drift.main(["--before", "HEAD:no/such.csv", *argv]) == 2

@@ -104,12 +104,14 @@ def test_the_aif_quality_section_judges_every_seed_s_held_out_curve_and_cost(tmp
          "held_out_last_mean_fraction": 0.981, "cpu_s_per_episode": 2.1,
          "refit_s_per_episode": 0.8},
         {**common, "agent": "aif", "seed": "mean", "cpu_s_per_episode": 1.6},
-        {**common, "agent": "round_robin", "seed": "all"},
+        {**common, "agent": "round_robin", "seed": "all", "held_out_final_fraction": 0.97},
+        {**common, "agent": "random", "seed": "all", "held_out_final_fraction": 0.08},
     ]  # fmt: skip
     pd.DataFrame(rows).to_csv(path, index=False)
     text = "\n".join(_aif_quality_section(path))
     assert "seed 0: 12, last 10 0.983; seed 1: 51, last 10 0.981; does not hold (1 of 2" in text
     assert "seed 0: never, last 10 0.950; seed 1: 40, last 10 0.981." in text
+    assert "the best deployable heuristic, round_robin, reaches 0.970." in text
     assert "1.60 s (seeds 1.10-2.10; refit 0.75 s wall), does not hold." in text
     rows[1].update(held_out_first_episode_staying=50, cpu_s_per_episode=1.9)
     pd.DataFrame(rows).to_csv(path, index=False)
