@@ -1,14 +1,15 @@
 """How far another host moves the same runs: one results file made on two hosts, compared.
 
 Usage: ``python -m benchmarks.host_drift --before OLD.csv --after NEW.csv --group scenario seed
-[--order episode] [--value sum_reward] [--where agent=aif] [--before-host TEXT] [--after-host
-TEXT] --out results/host_drift/NAME.csv``.
+[--order episode] [--value sum_reward] [--where agent=aif] [--common-only] [--before-host TEXT]
+[--after-host TEXT] --out results/host_drift/NAME.csv``.
 
 ``benchmarks/kernel_drift.py`` emulates other hosts on one machine (narrower CPU kernels); this
 compares what two real machines wrote for the same config, seed and code: typically a
 committed results file (``--before REV:results/...``, read with ``git show``) and its rerun
 on the machine at hand. Rows are matched by ``--group`` columns and, within a group, by
-``--order`` (e.g. the episode); both files must hold the same groups and orders. Per group
+``--order`` (e.g. the episode); both files must hold the same groups and orders (with
+``--common-only``, the rows both hold are compared). Per group
 the output gives the rows compared, how many differ in ``--value`` (bit for bit, as the CSVs
 print them), the first differing ``--order`` value, the largest absolute and relative
 differences and the mean of each file, with both hosts and the command. Printed: how many groups are
@@ -63,11 +64,14 @@ def _read(path: Path, columns: list[str], where: dict[str, str]) -> pd.DataFrame
 
 
 def compare(
-    before: pd.DataFrame, after: pd.DataFrame, group: list[str], order: str | None, value: str
-) -> pd.DataFrame:
+    before: pd.DataFrame, after: pd.DataFrame, group: list[str], order: str | None, value: str,
+    common_only: bool = False,
+) -> pd.DataFrame:  # fmt: skip
     """Per group: rows, differing rows, first differing order, largest differences, means.
 
-    :raises ValueError: when the two frames do not hold the same (group, order) rows once each.
+    :param common_only: compare only the rows both frames hold (else all must match).
+    :raises ValueError: when the two frames do not hold the same (group, order) rows once each
+        (with ``common_only``: when they hold none in common).
     """
     keys = [*group, *([order] if order else [])]
     for name, frame in (("before", before), ("after", after)):
@@ -80,7 +84,11 @@ def compare(
         indicator=True,
     )  # fmt: skip
     unmatched = merged[merged["_merge"] != "both"]
-    if len(unmatched):
+    if common_only:
+        merged = merged[merged["_merge"] == "both"]
+        if merged.empty:
+            raise ValueError("no rows in common")
+    elif len(unmatched):
         row = unmatched.iloc[0]
         side = "before" if row["_merge"] == "left_only" else "after"
         raise ValueError(f"only in {side}: {dict(row[keys])} ({len(unmatched)} rows unmatched)")
@@ -100,8 +108,8 @@ def compare(
                        strict=True)),
             "rows": len(frame),
             "rows_differing": len(differing),
-            f"first_differing_{order}": differing[order].iloc[0]
-            if order and len(differing) else None,
+            **({f"first_differing_{order}": differing[order].iloc[0] if len(differing) else None}
+               if order else {}),
             "max_abs_difference": float(frame["_abs"].max()),
             "max_rel_difference": float(frame["_rel"].max()) if frame["_rel"].notna().any()
             else None,
@@ -121,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--value", default="sum_reward", help="the column compared")
     parser.add_argument("--where", nargs="*", default=[], metavar="COLUMN=VALUE",
                         help="keep only these rows of both files")  # fmt: skip
+    parser.add_argument("--common-only", action="store_true",
+                        help="compare the rows both files hold, leave out the others")  # fmt: skip
     parser.add_argument("--before-host", default="", help="the first host, in words")
     parser.add_argument("--after-host", default="", help="this host, in words")
     parser.add_argument("--out", type=Path, required=True)
@@ -135,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         before = _read(args.before, columns, where)
         after = _read(args.after, columns, where)
-        table = compare(before, after, args.group, args.order, args.value)
+        table = compare(before, after, args.group, args.order, args.value, args.common_only)
     except ValueError as err:
         print(f"host_drift: error: {err}", file=sys.stderr)
         return 2

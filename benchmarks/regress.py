@@ -19,8 +19,17 @@ Two kinds of agent, told apart by ``agents.base.agent_capabilities(config).learn
   IQMs of ``len(LEARNER_SEEDS)`` seeds bootstrapped from ``CALIBRATION_SEEDS`` seeds), and
   never more than ``MAX_REL_TOL`` of the reference, so a 10% drop always fails.
 
+References per host: a learner's row in ``regression.csv`` may name a ``host``
+(:func:`host_fingerprint`: CPU vendor, family, model and PyTorch's kernel level); on that host
+the check compares with that row, elsewhere with the row without a host. Measured hosts then
+check their learners bit for bit (two hosts that run the same code differ: between an AMD EPYC
+and an Intel Xeon, QR-DQN's check moved by 9.8%, just outside its capped band), and an
+unmeasured host gets the band.
+
 ``update`` (``make regress-update``) rewrites the references from a fresh run and prints what
-moved; ``calibrate`` runs ``CALIBRATION_SEEDS`` seeds per learner and rewrites the learners'
+moved (the updated agents' rows of other hosts are dropped: they measured the old code;
+``--this-host`` writes the learners' rows of this host instead, beside the others);
+``calibrate`` runs ``CALIBRATION_SEEDS`` seeds per learner and rewrites the learners'
 bands, references and ``results/reference/seeds.csv`` (the per-seed values). Runs are
 ordinary harness runs (``benchmarks.harness``) in a scratch folder (``--work-dir`` keeps them).
 """
@@ -223,6 +232,43 @@ class Band:
         return f"+/-({self.abs_tol:.3g} + {self.rel_tol:.3g}*|ref|)"
 
 
+def host_fingerprint() -> str:
+    """What sets a learner's arithmetic on this machine: CPU vendor, family and model (which
+    kernels MKL dispatches to) and PyTorch's kernel level, e.g. ``GenuineIntel-6-207-AVX512``.
+    """
+    import platform
+
+    import torch
+
+    fields: dict[str, str] = {}
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if not line.strip():
+                break  # the first processor's block is enough
+            key, sep, value = line.partition(":")
+            if sep:
+                fields.setdefault(key.strip(), value.strip())
+    parts = [fields.get("vendor_id", platform.machine()), fields.get("cpu family", ""),
+             fields.get("model", "")]  # fmt: skip
+    return "-".join([*(p for p in parts if p), torch.backends.cpu.get_cpu_capability()])
+
+
+def references_for(reference: pd.DataFrame, host: str) -> pd.DataFrame:
+    """The reference rows that apply on ``host``: per (agent, metric) its row for ``host`` if
+    there is one, else its row without a host (``host`` column empty or absent)."""
+    if "host" not in reference.columns:
+        return reference
+    hosts = reference["host"].fillna("").astype(str)
+    own = reference[hosts == host]
+    generic = reference[hosts == ""]
+    covered = set(zip(own["agent"], own["metric"], strict=True))
+    keep = [(a, m) not in covered for a, m in zip(generic["agent"], generic["metric"],
+                                                  strict=True)]  # fmt: skip
+    rows = pd.concat([generic[keep], own], ignore_index=True)
+    return rows.drop(columns="host").sort_values(["agent", "metric"], kind="stable")
+
+
 def load_bands(path: Path) -> dict[tuple[str, str], Band]:
     """``(agent, metric kind) -> Band``; ``*`` matches any agent, metric kinds are the part
     after the ``/`` (e.g. ``sum_reward``)."""
@@ -338,7 +384,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--from-seeds", action="store_true",
                         help="calibrate: re-derive bands and references from --seeds-file "
                              "instead of running")  # fmt: skip
+    parser.add_argument("--this-host", action="store_true",
+                        help="update: write the learners' references of this host "
+                             "(host_fingerprint) beside the others")  # fmt: skip
     args = parser.parse_args(argv)
+    if args.this_host and args.command != "update":
+        parser.error("--this-host: allowed with update only")
     names = args.agents.split(",") if args.agents else None
     import torch
 
@@ -355,34 +406,49 @@ def main(argv: list[str] | None = None) -> int:
     except BenchError as err:
         print(f"regress: error: {err}", file=sys.stderr)
         return 2
+    host = host_fingerprint()
     if args.command == "update":
-        return update(now, args.reference, names)
+        if args.this_host:
+            now = now[[learns(agents[a]) for a in now["agent"]]]
+        return update(now, args.reference, names, host if args.this_host else "")
     if not args.reference.exists():
         print(
             f"regress: error: no references at {args.reference}; run make regress-update",
             file=sys.stderr,
         )
         return 2
-    verdicts = compare(
-        pd.read_csv(args.reference, float_precision="round_trip"),
-        now,
-        load_bands(args.tolerances),
-        names,
-    )
+    reference = pd.read_csv(args.reference, float_precision="round_trip", dtype={"host": str})
+    own = "host" in reference.columns and (reference["host"].fillna("") == host).any()
+    kind = "its own learner references" if own else "no references of its own: the bands apply"
+    print(f"regress: host {host}: {kind}")
+    verdicts = compare(references_for(reference, host), now, load_bands(args.tolerances), names)
     print(render(verdicts))
     return 0 if (verdicts["verdict"] == "pass").all() else 1
 
 
-def update(now: pd.DataFrame, path: Path, names: Sequence[str] | None) -> int:
-    """Rewrite the references (only ``names``' rows when given) and print what moved."""
+def update(now: pd.DataFrame, path: Path, names: Sequence[str] | None, host: str = "") -> int:
+    """Rewrite the references of ``host`` ("": the rows without a host) for the agents in
+    ``now`` (only ``names``' rows when given; all rows when neither ``names`` nor ``host``)
+    and print what moved. A generic update drops those agents' rows of every other host: they
+    measured the code as it was."""
+    now = now.assign(host=host)
     if path.exists():
-        old = pd.read_csv(path, float_precision="round_trip")
-        moved = compare(old, now, {}, names)
-        changed = moved[moved["verdict"] != "pass"]
+        old = pd.read_csv(path, float_precision="round_trip", dtype={"host": str})
+        old["host"] = old["host"].fillna("") if "host" in old.columns else ""
+        moved = compare(references_for(old, host), now.drop(columns="host"), {}, names)
+        changed = moved[~moved["verdict"].isin(["pass", "missing agent"] if host else ["pass"])]
         print(render(changed) if len(changed) else "nothing moved")
-        if names:
-            now = pd.concat([old[~old["agent"].isin(names)], now], ignore_index=True)
-    now = now.sort_values(["agent", "metric"], kind="stable")
+        agents = set(now["agent"])
+        if host:
+            replaced = old["agent"].isin(agents) & (old["host"] == host)
+        else:
+            replaced = old["agent"].isin(agents) if names else old["agent"].notna()
+            dropped = old[replaced & (old["host"] != "")]
+            for other, rows in dropped.groupby("host"):
+                print(f"dropped the references of host {other} for "
+                      f"{', '.join(sorted(set(rows['agent'])))}")  # fmt: skip
+        now = pd.concat([old[~replaced], now], ignore_index=True)
+    now = now.sort_values(["host", "agent", "metric"], kind="stable")
     atomic_write_text(path, now.to_csv(index=False, float_format="%.17g"))
     print(f"wrote {path} ({len(now)} rows)")
     return 0

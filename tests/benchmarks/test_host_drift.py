@@ -50,6 +50,8 @@ def test_files_of_other_runs_are_refused(
     assert host_drift.main([*argv[:-2], "--value", "reward", "--out", "x"]) == 2
     assert "no column reward" in capsys.readouterr().err
     assert not (tmp_path / "o.csv").exists()
+    assert host_drift.main([*argv, "--common-only"]) == 0  # seed 0 only
+    assert list(pd.read_csv(tmp_path / "o.csv")["seed"]) == [0]
 
 
 def test_a_committed_version_is_read_with_git(tmp_path: Path) -> None:

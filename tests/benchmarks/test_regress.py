@@ -27,7 +27,9 @@ from benchmarks.regress import (
     load_bands,
     main,
     reduce_seeds,
+    references_for,
     render,
+    update,
 )
 from cloudedge.config import scenario_path
 
@@ -77,6 +79,34 @@ def test_missing_metric_missing_agent_and_extra_agent_are_verdicts() -> None:
     assert v[("new_agent", "*")] == "extra agent"
     text = render(compare(REFERENCE, now, BANDS))
     assert text.splitlines()[-1] == "1 passed, 3 failed"
+
+
+def test_a_host_with_references_of_its_own_is_checked_against_them() -> None:
+    own_row = frame([("aif", "train/sum_reward", 31.0)]).assign(host="A-1-2-X")
+    hosted = pd.concat([REFERENCE.assign(host=""), own_row])
+    mine = references_for(hosted, "A-1-2-X").set_index(["agent", "metric"])["value"]
+    theirs = references_for(hosted, "B-3-4-Y").set_index(["agent", "metric"])["value"]
+    assert mine[("aif", "train/sum_reward")] == 31.0 and len(mine) == len(REFERENCE)
+    assert theirs[("aif", "train/sum_reward")] == 30.0 and len(theirs) == len(REFERENCE)
+    assert mine[("edge_first", "train/sum_reward")] == 33.0  # the generic row where none is own
+    assert references_for(REFERENCE, "A-1-2-X").equals(REFERENCE)  # no host column: as is
+
+
+def test_update_writes_this_host_beside_the_others_and_a_generic_update_drops_them(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "regression.csv"
+    REFERENCE.to_csv(path, index=False)
+    assert update(frame([("aif", "train/sum_reward", 31.0)]), path, None, "A-1-2-X") == 0
+    written = pd.read_csv(path, dtype={"host": str}).fillna({"host": ""})
+    assert len(written) == 4 and set(written["host"]) == {"", "A-1-2-X"}
+    own = written[written["host"] == "A-1-2-X"]
+    assert list(own["value"]) == [31.0] and 30.0 in set(written["value"])
+    # A generic update of aif replaces its generic row and drops its host row (old code).
+    assert update(frame([("aif", "train/sum_reward", 29.0)]), path, ["aif"]) == 0
+    written = pd.read_csv(path, dtype={"host": str}).fillna({"host": ""})
+    assert set(written["host"]) == {""} and len(written) == 3
+    assert written.set_index("agent").loc["aif", "value"] == 29.0
 
 
 def test_restricting_agents_skips_the_others() -> None:
@@ -132,18 +162,24 @@ def test_learner_band_is_the_seed_spread_clipped_to_the_10_percent_catch() -> No
 
 
 def test_every_agent_is_referenced_and_a_10_percent_drop_of_any_learner_fails() -> None:
-    reference = pd.read_csv(REFERENCE_CSV, float_precision="round_trip")
+    committed = pd.read_csv(REFERENCE_CSV, float_precision="round_trip", dtype={"host": str})
     bands = load_bands(ROOT / "results" / "reference" / "tolerances.csv")
-    assert set(agent_configs()) == set(reference["agent"])
-    assert (compare(reference, reference, bands)["verdict"] == "pass").all()
-    for learner in LEARNERS:
-        rows = reference["agent"] == learner
-        assert rows.sum() >= 1, learner
-        for factor in (0.9, 1.1):
-            moved = reference.copy()
-            moved.loc[rows, "value"] *= factor
-            verdicts = compare(reference, moved, bands)
-            assert (verdicts[verdicts["agent"] == learner]["verdict"] == "FAIL").all(), learner
+    hosts = set(committed["host"].fillna("")) if "host" in committed.columns else {""}
+    assert "" in hosts  # every host without references of its own has the generic ones
+    for host in sorted(hosts):  # each host's view: its own learner rows, the generic others
+        reference = references_for(committed, host)
+        assert set(agent_configs()) == set(reference["agent"]), host
+        assert not reference.duplicated(["agent", "metric"]).any(), host
+        assert (compare(reference, reference, bands)["verdict"] == "pass").all()
+        for learner in LEARNERS:
+            rows = reference["agent"] == learner
+            assert rows.sum() >= 1, learner
+            for factor in (0.9, 1.1):
+                moved = reference.copy()
+                moved.loc[rows, "value"] *= factor
+                verdicts = compare(reference, moved, bands)
+                assert (verdicts[verdicts["agent"] == learner]["verdict"] == "FAIL").all(), (
+                    host, learner)  # fmt: skip
 
 
 def degraded(config: dict) -> dict:
