@@ -162,6 +162,21 @@ class HeldOut:
         ]))  # fmt: skip
 
 
+def print_staying(
+    curves: list[list[float]], first_seed: int, threshold: float, after_all: bool = False
+) -> None:
+    """Print per seed the first episode from which its curve stays >= ``threshold``, the mean
+    and minimum of its last 10 values and, with ``after_all``, its last value."""
+    for seed, curve in enumerate(curves, start=first_seed):
+        first = stays_from(curve, threshold)
+        last = curve[-10:]
+        final = f"   after all: {curve[-1]:.3f}" if after_all else ""
+        print(
+            f"  seed {seed}: {first if first is not None else 'never':>5}   mean of the last "
+            f"{len(last)}: {np.mean(last):.3f}   min: {np.min(last):.3f}{final}"
+        )
+
+
 def run_seed(
     seed: int, episodes: int, overrides: dict[str, Any], reference: Reference, scenario: str,
     eval_episodes: int = 0,
@@ -241,11 +256,12 @@ def heuristic_fractions(
 def write_figures(
     args: argparse.Namespace, runs: list[dict[str, Any]], mean_curve: list[float],
     mean_timing: dict[str, float], heuristics: dict[str, float], reference: str, command: str,
-    held_out_heuristics: dict[str, float] | None = None,
+    mean_held_out: list[float] | None = None, held_out_heuristics: dict[str, float] | None = None,
 ) -> None:  # fmt: skip
     """Write the printed figures to ``args.out`` and every episode to its ``_curve`` file.
 
     :param mean_timing: ``wall``, ``cpu`` and ``refit`` seconds per episode over the seeds.
+    :param mean_held_out: the held-out fraction's mean curve over seeds (none: empty).
     :param heuristics: each heuristic's mean fraction on the training episodes.
     :param held_out_heuristics: and on the held-out episodes (``held_out_final_fraction``:
         they do not learn).
@@ -282,9 +298,6 @@ def write_figures(
             refit=run["fit_seconds_per_episode"])
         for seed, run in enumerate(runs, start=args.first_seed)
     ]  # fmt: skip
-    mean_held_out = (
-        list(np.mean([r["eval_fractions"] for r in runs], axis=0)) if args.eval_episodes else []
-    )
     rows.append(row("aif", "mean", mean_curve, mean_held_out, **mean_timing))
     for name, fraction in heuristics.items():
         held = (held_out_heuristics or {}).get(name)
@@ -379,34 +392,22 @@ def main(argv: list[str] | None = None) -> int:
         f"\nfirst episode from which the fraction stays >= {args.threshold} (seed episodes "
         f"are random; target: by episode 50):"
     )
-    for seed, run in enumerate(runs, start=args.first_seed):
-        first = stays_from(run["fractions"], args.threshold)
-        last = run["fractions"][-min(10, args.episodes) :]
-        print(
-            f"  seed {seed}: {first if first is not None else 'never':>5}   mean of the last "
-            f"{len(last)}: {np.mean(last):.3f}   min: {np.min(last):.3f}"
-        )
+    print_staying([r["fractions"] for r in runs], args.first_seed, args.threshold)
     tail = np.mean([np.mean(r["fractions"][-min(10, args.episodes) :]) for r in runs])
     print(f"  AIF, mean over seeds of the last {min(10, args.episodes)} episodes: {tail:.3f}")
     mean_curve = list(np.mean([r["fractions"] for r in runs], axis=0))
     first = stays_from(mean_curve, args.threshold)
     print(f"  mean over seeds: {first if first is not None else 'never'}")
+    mean_held_out: list[float] = []
     if args.eval_episodes:
         print(
             f"held out ({args.eval_episodes} fixed episodes, the routing kept, no learning): "
             f"first training episode after whose refit the fraction stays >= {args.threshold}"
         )
-        for seed, run in enumerate(runs, start=args.first_seed):
-            held = run["eval_fractions"]
-            first = stays_from(held, args.threshold)
-            last = held[-min(10, args.episodes) :]
-            print(
-                f"  seed {seed}: {first if first is not None else 'never':>5}   mean of the last "
-                f"{len(last)}: {np.mean(last):.3f}   min: {np.min(last):.3f}   after all: "
-                f"{held[-1]:.3f}"
-            )
-        held_mean = list(np.mean([r["eval_fractions"] for r in runs], axis=0))
-        first = stays_from(held_mean, args.threshold)
+        held = [r["eval_fractions"] for r in runs]
+        print_staying(held, args.first_seed, args.threshold, after_all=True)
+        mean_held_out = list(np.mean(held, axis=0))
+        first = stays_from(mean_held_out, args.threshold)
         print(f"  mean over seeds: {first if first is not None else 'never'}")
     spe = np.mean([r["seconds_per_episode"] for r in runs])
     fit = np.mean([r["fit_seconds_per_episode"] for r in runs])
@@ -444,7 +445,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.out is not None:
         command = "python -m benchmarks.aif_quality " + " ".join(argv or sys.argv[1:])
         timing = {"wall": float(spe), "cpu": float(cpu), "refit": float(fit)}
-        write_figures(args, runs, mean_curve, timing, heur, kind, command.strip(), held_heur)
+        write_figures(args, runs, mean_curve, timing, heur, kind, command.strip(),
+                      mean_held_out, held_heur)  # fmt: skip
     return 0 if all(math.isfinite(f) for r in runs for f in r["fractions"]) else 1
 
 

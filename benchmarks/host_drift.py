@@ -9,12 +9,11 @@ compares what two real machines wrote for the same config, seed and code: typica
 committed results file (``--before REV:results/...``, read with ``git show``) and its rerun
 on the machine at hand. Rows are matched by ``--group`` columns and, within a group, by
 ``--order`` (e.g. the episode); both files must hold the same groups and orders (with
-``--common-only``, the rows both hold are compared). Per group
-the output gives the rows compared, how many differ in ``--value`` (bit for bit, as the CSVs
-print them), the first differing ``--order`` value, the largest absolute and relative
-differences and the mean of each file, with both hosts and the command. Printed: how many groups are
-identical. Exit status 0 either way (a drift is a measurement, not an error); 2 for files
-that do not match.
+``--common-only``, the rows both hold are compared). Per group the output gives the rows
+compared, how many differ in ``--value`` (bit for bit, as the CSVs print them), the first
+differing ``--order`` value, the largest absolute and relative differences and the mean of
+each file, with both hosts and the command. Printed: how many groups are identical. Exit
+status 0 either way (a drift is a measurement, not an error); 2 for files that do not match.
 """
 
 from __future__ import annotations

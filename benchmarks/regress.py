@@ -55,6 +55,7 @@ from agents.base import agent_capabilities
 from benchmarks.config import agent_configs as all_agent_configs
 from benchmarks.config import regress_protocol
 from benchmarks.harness import BenchError, atomic_write_text, execute, validate
+from benchmarks.speed import cpu_fields
 from cloudedge.config import scenario_path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -240,15 +241,7 @@ def host_fingerprint() -> str:
 
     import torch
 
-    fields: dict[str, str] = {}
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if not line.strip():
-                break  # the first processor's block is enough
-            key, sep, value = line.partition(":")
-            if sep:
-                fields.setdefault(key.strip(), value.strip())
+    fields = cpu_fields()
     parts = [fields.get("vendor_id", platform.machine()), fields.get("cpu family", ""),
              fields.get("model", "")]  # fmt: skip
     return "-".join([*(p for p in parts if p), torch.backends.cpu.get_cpu_capability()])
@@ -442,7 +435,7 @@ def update(now: pd.DataFrame, path: Path, names: Sequence[str] | None, host: str
         if host:
             replaced = old["agent"].isin(agents) & (old["host"] == host)
         else:
-            replaced = old["agent"].isin(agents) if names else old["agent"].notna()
+            replaced = old["agent"].isin(agents) if names else pd.Series(True, index=old.index)
             dropped = old[replaced & (old["host"] != "")]
             for other, rows in dropped.groupby("host"):
                 print(f"dropped the references of host {other} for "

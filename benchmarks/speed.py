@@ -123,18 +123,27 @@ UNITS = {
 }
 
 
+def cpu_fields() -> dict[str, str]:
+    """The first processor's fields of ``/proc/cpuinfo`` (``model name``, ``vendor_id``, ``cpu
+    family``, ``model``, ...); empty where there is no such file."""
+    fields: dict[str, str] = {}
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if not line.strip():
+                break  # the end of the first processor's block
+            key, sep, value = line.partition(":")
+            if sep:
+                fields.setdefault(key.strip(), value.strip())
+    return fields
+
+
 def machine() -> dict[str, Any]:
     """Where and with what the figures were measured."""
     import torch
 
-    cpu = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        names = [ln.split(":", 1)[1].strip() for ln in cpuinfo.read_text().splitlines()
-                 if ln.startswith("model name")]  # fmt: skip
-        cpu = names[0] if names else cpu
     return {
-        "cpu_model": cpu,
+        "cpu_model": cpu_fields().get("model name") or platform.processor() or platform.machine(),
         "cores": os.cpu_count(),
         "load_avg_1min": round(os.getloadavg()[0], 2),
         "python": platform.python_version(),

@@ -425,9 +425,11 @@ def _aif_quality_section(path: Path) -> list[str]:
             "",
         ]
         heuristics = quality[(quality["seed"] == "all") & (quality["scenario"] == "paper")]
-        if "held_out_final_fraction" in heuristics.columns:
+        if "held_out_final_fraction" in heuristics.columns:  # files from before lack it
             heuristics = heuristics.dropna(subset=["held_out_final_fraction"])
-        if len(heuristics) and "held_out_final_fraction" in heuristics.columns:
+        else:
+            heuristics = heuristics.iloc[:0]
+        if len(heuristics):
             best = heuristics.sort_values("held_out_final_fraction").iloc[-1]
             lines += [
                 f"On the same held-out episodes the best deployable heuristic, "
