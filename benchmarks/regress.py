@@ -21,10 +21,15 @@ Two kinds of agent, told apart by ``agents.base.agent_capabilities(config).learn
 
 References per host: a learner's row in ``regression.csv`` may name a ``host``
 (:func:`host_fingerprint`: CPU vendor, family, model and PyTorch's kernel level); on that host
-the check compares with that row, elsewhere with the row without a host. Measured hosts then
-check their learners bit for bit (two hosts that run the same code differ: between an AMD EPYC
-and an Intel Xeon, QR-DQN's check moved by 9.8%, just outside its capped band), and an
-unmeasured host gets the band.
+the check compares with that row. A host without rows of its own takes those of a measured
+host of its kin (:func:`host_kin`: the same vendor and kernel level, another model), else the
+rows without a host. Measured hosts then check their learners bit for bit (two hosts that run
+the same code differ: between an AMD EPYC and an Intel Xeon, QR-DQN's check moved by 9.8%,
+just outside its capped band), and an unmeasured host gets the band. Kin first because a
+learner's arithmetic follows the kernels MKL and PyTorch dispatch to, chosen by vendor and
+instruction set; whether two models of one kin agree bit for bit is not measured, but where
+they do not, the kin's row is as good a reference as the generic one (both are draws of the
+same seed-to-seed spread), so the fallback never costs and may spare a false failure.
 
 ``update`` (``make regress-update``) rewrites the references from a fresh run and prints what
 moved (the updated agents' rows of other hosts are dropped: they measured the old code;
@@ -247,13 +252,34 @@ def host_fingerprint() -> str:
     return "-".join([*(p for p in parts if p), torch.backends.cpu.get_cpu_capability()])
 
 
+def host_kin(host: str) -> str:
+    """The part of a :func:`host_fingerprint` that picks the kernels: vendor and kernel level
+    (``GenuineIntel-6-207-AVX512`` -> ``GenuineIntel-AVX512``; "" for "")."""
+    parts = host.split("-")
+    return "-".join([parts[0], parts[-1]]) if len(parts) > 1 else host
+
+
+def reference_source(reference: pd.DataFrame, host: str) -> str:
+    """Whose learner rows :func:`references_for` gives ``host``: ``host`` itself, the first
+    (by name) measured host of its kin, or "" (the rows without a host)."""
+    if "host" not in reference.columns:
+        return ""
+    hosts = sorted(set(reference["host"].fillna("").astype(str)) - {""})
+    if host in hosts:
+        return host
+    kin = [h for h in hosts if host_kin(h) == host_kin(host)]
+    return kin[0] if kin else ""
+
+
 def references_for(reference: pd.DataFrame, host: str) -> pd.DataFrame:
-    """The reference rows that apply on ``host``: per (agent, metric) its row for ``host`` if
-    there is one, else its row without a host (``host`` column empty or absent)."""
+    """The reference rows that apply on ``host``: per (agent, metric) the row of
+    :func:`reference_source` if it has one, else the row without a host (``host`` column
+    empty or absent)."""
     if "host" not in reference.columns:
         return reference
     hosts = reference["host"].fillna("").astype(str)
-    own = reference[hosts == host]
+    source = reference_source(reference, host)
+    own = reference[(hosts == source) & (hosts != "")]
     generic = reference[hosts == ""]
     covered = set(zip(own["agent"], own["metric"], strict=True))
     keep = [(a, m) not in covered for a, m in zip(generic["agent"], generic["metric"],
@@ -411,8 +437,13 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     reference = pd.read_csv(args.reference, float_precision="round_trip", dtype={"host": str})
-    own = "host" in reference.columns and (reference["host"].fillna("") == host).any()
-    kind = "its own learner references" if own else "no references of its own: the bands apply"
+    source = reference_source(reference, host)
+    if source == host:
+        kind = "its own learner references"
+    elif source:
+        kind = f"the learner references of {source} (same vendor and kernel level)"
+    else:
+        kind = "no references of its own or of its kin: the bands apply"
     print(f"regress: host {host}: {kind}")
     verdicts = compare(references_for(reference, host), now, load_bands(args.tolerances), names)
     print(render(verdicts))

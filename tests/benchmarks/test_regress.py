@@ -27,6 +27,7 @@ from benchmarks.regress import (
     load_bands,
     main,
     reduce_seeds,
+    reference_source,
     references_for,
     render,
     update,
@@ -90,6 +91,22 @@ def test_a_host_with_references_of_its_own_is_checked_against_them() -> None:
     assert theirs[("aif", "train/sum_reward")] == 30.0 and len(theirs) == len(REFERENCE)
     assert mine[("edge_first", "train/sum_reward")] == 33.0  # the generic row where none is own
     assert references_for(REFERENCE, "A-1-2-X").equals(REFERENCE)  # no host column: as is
+
+
+def test_an_unmeasured_model_takes_the_references_of_its_kin_else_the_generic_ones() -> None:
+    rows = [frame([("aif", "train/sum_reward", v)]).assign(host=h)
+            for v, h in ((31.0, "A-1-2-X"), (32.0, "A-1-9-X"), (34.0, "B-1-2-X"))]  # fmt: skip
+    hosted = pd.concat([REFERENCE.assign(host=""), *rows])
+
+    def aif(host: str) -> float:
+        return references_for(hosted, host).set_index(["agent", "metric"])["value"][
+            ("aif", "train/sum_reward")]  # fmt: skip
+
+    assert aif("A-1-9-X") == 32.0  # its own row first
+    assert aif("A-7-3-X") == 31.0 and reference_source(hosted, "A-7-3-X") == "A-1-2-X"
+    assert aif("A-1-2-Y") == 30.0 and reference_source(hosted, "A-1-2-Y") == ""  # other level
+    assert aif("C-1-2-X") == 30.0  # another vendor: the generic row
+    assert len(references_for(hosted, "A-7-3-X")) == len(REFERENCE)
 
 
 def test_update_writes_this_host_beside_the_others_and_a_generic_update_drops_them(

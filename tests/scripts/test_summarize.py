@@ -93,6 +93,7 @@ def test_the_aif_quality_section_judges_every_seed_s_held_out_curve_and_cost(tmp
     common = {
         "scenario": "paper", "episodes": 60, "threshold": 0.98, "eval_episodes": 2,
         "cpu_model": "cpu", "cores": 2, "command": "python -m benchmarks.aif_quality",
+        "date_utc": "2026-12-06 01:00",
     }  # fmt: skip
     rows = [
         {**common, "agent": "aif", "seed": "0", "first_episode_staying": None,
@@ -112,12 +113,32 @@ def test_the_aif_quality_section_judges_every_seed_s_held_out_curve_and_cost(tmp
     assert "seed 0: 12, last 10 0.983; seed 1: 51, last 10 0.981; does not hold (1 of 2" in text
     assert "seed 0: never, last 10 0.950; seed 1: 40, last 10 0.981." in text
     assert "the best deployable heuristic, round_robin, reaches 0.970." in text
-    assert "1.60 s (seeds 1.10-2.10; refit 0.75 s wall), does not hold." in text
+    assert (
+        "1.60 s (seeds 1.10-2.10; refit 0.75 s wall), does not hold, measured on cpu (2 cores, "
+        "2026-12-06 01:00 UTC)." in text
+    )
     rows[1].update(held_out_first_episode_staying=50, cpu_s_per_episode=1.9)
     pd.DataFrame(rows).to_csv(path, index=False)
     text = "\n".join(_aif_quality_section(path))
     assert "does not hold" not in text
-    assert "; holds (2 of 2 seeds)" in text and "refit 0.75 s wall), holds." in text
+    assert "; holds (2 of 2 seeds)" in text and "refit 0.75 s wall), holds, measured" in text
+
+
+def test_the_decision_time_section_judges_aifs_p99_with_its_host(tmp_path) -> None:
+    from scripts.summarize import _decision_latency_section
+
+    path = tmp_path / "decision_latency.csv"
+    assert _decision_latency_section(path) == []  # not measured: no section
+    row = {"agent": "aif (conf/agent/aif.yaml)", "wall_p50_ms": 9.4, "wall_p99_ms": 11.4,
+           "cpu_model": "cpu", "cores": 2, "date_utc": "2026-12-06 01:37",
+           "cartpole_steps_per_s": 114868}  # fmt: skip
+    other = {**row, "agent": "aif (imagined_routing=fill)", "wall_p99_ms": 9.0}
+    pd.DataFrame([row, other]).to_csv(path, index=False)
+    text = "\n".join(_decision_latency_section(path))
+    assert "11.40 ms wall (p50 9.40 ms), does not hold, measured on cpu (2 cores," in text
+    assert "CartPole-v1 at 114,868 steps/s" in text
+    pd.DataFrame([{**row, "wall_p99_ms": 9.99}]).to_csv(path, index=False)
+    assert "9.99 ms wall (p50 9.40 ms), holds," in "\n".join(_decision_latency_section(path))
 
 
 def test_the_tuning_section_tables_each_learner_s_comparison(tmp_path) -> None:
