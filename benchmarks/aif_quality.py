@@ -54,7 +54,7 @@ import yaml
 
 from agents.base import evaluate_episode, make_agent
 from benchmarks.config import agent_names
-from benchmarks.speed import machine
+from benchmarks.speed import cartpole_steps_per_s, machine
 from benchmarks.store import atomic_write_text
 from cloudedge import CloudEdgeEnv
 from cloudedge.observation import ObservationLayout
@@ -257,6 +257,7 @@ def write_figures(
     args: argparse.Namespace, runs: list[dict[str, Any]], mean_curve: list[float],
     mean_timing: dict[str, float], heuristics: dict[str, float], reference: str, command: str,
     mean_held_out: list[float] | None = None, held_out_heuristics: dict[str, float] | None = None,
+    host_rates: dict[str, float] | None = None,
 ) -> None:  # fmt: skip
     """Write the printed figures to ``args.out`` and every episode to its ``_curve`` file.
 
@@ -265,6 +266,8 @@ def write_figures(
     :param heuristics: each heuristic's mean fraction on the training episodes.
     :param held_out_heuristics: and on the held-out episodes (``held_out_final_fraction``:
         they do not learn).
+    :param host_rates: the host's speed (:func:`~benchmarks.speed.cartpole_steps_per_s`)
+        before and after training, columns ``cartpole_steps_per_s_before`` / ``_after``.
     """
     tail = min(10, args.episodes)
     common = {"scenario": args.scenario, "episodes": args.episodes, "threshold": args.threshold,
@@ -303,7 +306,8 @@ def write_figures(
         held = (held_out_heuristics or {}).get(name)
         rows.append({**row(name, "all", []), "mean_fraction": fraction,
                      "held_out_final_fraction": held})  # fmt: skip
-    host = machine()
+    host = {**machine(), **{f"cartpole_steps_per_s_{k}": round(v)
+                            for k, v in (host_rates or {}).items()}}  # fmt: skip
     summary = pd.DataFrame([{**r, **host, "command": command} for r in rows])
     for column in ("first_episode_staying", "held_out_first_episode_staying"):
         summary[column] = summary[column].astype("Int64")
@@ -365,6 +369,8 @@ def main(argv: list[str] | None = None) -> int:
         f"AIF on {args.scenario} {SCENARIOS[args.scenario]}; reference = {kind}{grid}; "
         f"{args.seeds} seeds x {args.episodes} episodes; overrides {overrides or 'none'}"
     )
+    # The host's speed around the timed training: a shared virtual host's drifts.
+    host_rates = {"before": cartpole_steps_per_s()}
     runs = []
     for seed in range(args.first_seed, args.first_seed + args.seeds):
         runs.append(
@@ -377,6 +383,11 @@ def main(argv: list[str] | None = None) -> int:
             f"(refit {run['fit_seconds_per_episode']:.2f} s)",
             flush=True,
         )
+    host_rates["after"] = cartpole_steps_per_s()
+    print(
+        f"host speed: CartPole-v1 {host_rates['before']:,.0f} steps/s before training, "
+        f"{host_rates['after']:,.0f} after (benchmarks/speed.py's measure)"
+    )
 
     head = " ".join(
         f"{'R s' + str(s):>7} {'f s' + str(s):>6}"
@@ -446,7 +457,7 @@ def main(argv: list[str] | None = None) -> int:
         command = "python -m benchmarks.aif_quality " + " ".join(argv or sys.argv[1:])
         timing = {"wall": float(spe), "cpu": float(cpu), "refit": float(fit)}
         write_figures(args, runs, mean_curve, timing, heur, kind, command.strip(),
-                      mean_held_out, held_heur)  # fmt: skip
+                      mean_held_out, held_heur, host_rates)  # fmt: skip
     return 0 if all(math.isfinite(f) for r in runs for f in r["fractions"]) else 1
 
 

@@ -45,6 +45,7 @@ import yaml
 
 from agents.base import Agent, make_agent, start_episode
 from benchmarks.config import agent_names
+from benchmarks.speed import cartpole_steps_per_s
 from cloudedge import CloudEdgeEnv
 
 CONF = Path(__file__).resolve().parents[1] / "conf" / "agent"
@@ -146,19 +147,6 @@ def old_design_aif(env: CloudEdgeEnv, seed: int, ref: str = OLD_DESIGN_REF) -> A
     agent = module.AIFAgent(env.scenario, seed=seed, **config)
     agent.learn(env, agent.config.seed_episodes, seed=10_000)
     return agent
-
-
-def cartpole_steps_per_s(n_steps: int = 20_000) -> float:
-    """The host's speed now: CartPole-v1 steps per second, timed as ``benchmarks/speed.py``
-    times them (each step alone, uniform random actions, seed 0)."""
-    import gymnasium as gym
-
-    from benchmarks.speed import Timed, time_steps
-
-    actions = [int(a) for a in np.random.default_rng(0).integers(0, 2, n_steps)]
-    timed = Timed([], [])
-    time_steps(gym.make("CartPole-v1"), actions, timed)
-    return timed.steps_per_s()
 
 
 def summary(wall: np.ndarray, cpu: np.ndarray) -> dict[str, float]:

@@ -111,6 +111,17 @@ def scaling(n_steps: int) -> dict[str, float]:
     return out
 
 
+def cartpole_steps_per_s(n_steps: int = 20_000) -> float:
+    """The host's speed now: CartPole-v1 steps per second, timed as :func:`throughput` times
+    them (each step alone, uniform random actions, seed 0). A timing script records it beside
+    its figures, since a shared virtual host's speed drifts (``benchmarks/decision_latency.py``,
+    ``benchmarks/aif_quality.py``)."""
+    actions = [int(a) for a in np.random.default_rng(0).integers(0, 2, n_steps)]
+    timed = Timed([], [])
+    time_steps(gym.make("CartPole-v1"), actions, timed)
+    return timed.steps_per_s()
+
+
 UNITS = {
     "cartpole_steps_per_s": "steps/s",
     "env_steps_per_s_mixed": "steps/s",

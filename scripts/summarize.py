@@ -457,7 +457,7 @@ def _aif_quality_section(path: Path) -> list[str]:
         f"100-task episode on one thread* (acting and refit, every seed): {cpu.mean():.2f} s "
         f"(seeds {cpu.min():.2f}-{cpu.max():.2f}; refit "
         f"{seeds['refit_s_per_episode'].astype(float).mean():.2f} s wall), {verdict}, "
-        f"measured on {_where(seeds)}."
+        f"measured on {_where(seeds)}{_host_speed(seeds)}."
     )
     return lines
 
@@ -489,6 +489,15 @@ def _decision_latency_section(path: Path) -> list[str]:
         f"thread*: {p99:.2f} ms wall (p50 {float(row['wall_p50_ms'].iloc[0]):.2f} ms), "
         f"{verdict}, measured on {_where(row)}{speed}.",
     ]
+
+
+def _host_speed(rows: pd.DataFrame) -> str:
+    """The host's CartPole-v1 rate before and after the timed training, where recorded."""
+    columns = ("cartpole_steps_per_s_before", "cartpole_steps_per_s_after")
+    if not set(columns) <= set(rows.columns) or rows[list(columns)].iloc[0].isna().any():
+        return ""
+    before, after = (float(rows[c].iloc[0]) for c in columns)
+    return f"; the host stepped CartPole-v1 at {before:,.0f} steps/s before training, {after:,.0f} after"
 
 
 def _where(rows: pd.DataFrame) -> str:

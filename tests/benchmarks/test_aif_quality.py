@@ -60,6 +60,8 @@ def test_it_writes_the_held_out_figures(tiny: str, tmp_path: Path) -> None:
     assert aif.loc["0", "held_out_final_fraction"] == aif.loc["mean", "held_out_final_fraction"]
     heuristics = summary[summary["seed"] == "all"]
     assert len(heuristics) and (heuristics["held_out_final_fraction"] > 0).all()  # vs greedy
+    rates = summary[["cartpole_steps_per_s_before", "cartpole_steps_per_s_after"]]
+    assert (rates > 0).all().all()  # the host's speed around the timed training, every row
     curve = pd.read_csv(aif_quality.curve_path(out))
     assert curve["held_out_fraction"].notna().all() and len(curve) == 3
     assert curve["held_out_fraction"].iloc[-1] == aif.loc["0", "held_out_final_fraction"]

@@ -117,11 +117,15 @@ def test_the_aif_quality_section_judges_every_seed_s_held_out_curve_and_cost(tmp
         "1.60 s (seeds 1.10-2.10; refit 0.75 s wall), does not hold, measured on cpu (2 cores, "
         "2026-12-06 01:00 UTC)." in text
     )
+    assert "CartPole" not in text  # the host's speed not recorded: not claimed
+    for r in rows:
+        r.update(cartpole_steps_per_s_before=120000, cartpole_steps_per_s_after=90500)
     rows[1].update(held_out_first_episode_staying=50, cpu_s_per_episode=1.9)
     pd.DataFrame(rows).to_csv(path, index=False)
     text = "\n".join(_aif_quality_section(path))
     assert "does not hold" not in text
     assert "; holds (2 of 2 seeds)" in text and "refit 0.75 s wall), holds, measured" in text
+    assert "CartPole-v1 at 120,000 steps/s before training, 90,500 after." in text
 
 
 def test_the_decision_time_section_judges_aifs_p99_with_its_host(tmp_path) -> None:
