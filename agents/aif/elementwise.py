@@ -76,7 +76,7 @@ def _tensor(x: np.ndarray | float) -> Tensor:
 
 def _exp_negative(x: np.ndarray) -> np.ndarray:
     """``exp(-x)`` in a new float64 array."""
-    t = np.array(x, dtype=np.float64)  # a copy, 0-d stays an array
-    np.negative(t, out=t)
+    a = np.asarray(x, dtype=np.float64)
+    t = np.negative(a, out=np.empty_like(a))  # a new array, 0-d stays an array
     torch.exp(torch.from_numpy(t), out=torch.from_numpy(t))
     return t

@@ -77,11 +77,6 @@ def n_context_features(n_servers: int) -> int:
     return n_servers + len(CONTEXT_BLOCKS) + N_TASK_FEATURES
 
 
-def symlog(x: np.ndarray) -> np.ndarray:
-    """``sign(x) * log(1 + |x|)``: linear near 0, logarithmic far away."""
-    return np.sign(x) * log1p(np.abs(x))
-
-
 def context_features(layout: ObservationLayout, obs: np.ndarray, server: np.ndarray) -> np.ndarray:
     """Server j's context for each row: ``[n, N + 8]``.
 
@@ -107,20 +102,47 @@ def dynamic_features(
     remaining: np.ndarray, share: np.ndarray, need: np.ndarray, margin_scale: float
 ) -> np.ndarray:
     """Server j's remaining (C, W, M), the four margins the simulator checks and the tightest
-    of them: ``[..., 8]``.
+    of them: ``[n, 8]`` (:func:`dynamic_columns` by rows).
 
-    :param remaining: ``[..., 3]`` remaining compute, bandwidth, memory fractions of j.
-    :param share: ``[..., 3]`` requested shares (c, w, m), broadcast against ``remaining``.
-    :param need: ``[...]`` the task's memory need as a share of j's memory.
+    :param remaining: ``[n, 3]`` remaining compute, bandwidth, memory fractions of j.
+    :param share: ``[n, 3]`` requested shares (c, w, m).
+    :param need: ``[n]`` the task's memory need as a share of j's memory.
     :param margin_scale: symlog scale of the margins (share units).
     """
-    remaining, share = np.broadcast_arrays(remaining, share)
-    over_need = np.broadcast_to((share[..., 2] - need)[..., None], (*remaining.shape[:-1], 1))
-    margins = symlog(np.concatenate([remaining - share, over_need], axis=-1) / margin_scale)
-    # Pairwise minima: a reduction over a last axis of 4 is slow in numpy.
-    pairs = np.minimum(margins[..., 0:2], margins[..., 2:4])
-    tightest = np.minimum(pairs[..., 0:1], pairs[..., 1:2])
-    return np.concatenate([remaining, margins, tightest], axis=-1)
+    remaining, share = np.asarray(remaining, np.float64), np.asarray(share, np.float64)
+    return dynamic_columns(remaining.T, share.T, need, margin_scale).T
+
+
+def dynamic_columns(
+    remaining: np.ndarray, share: np.ndarray, need: np.ndarray, margin_scale: float
+) -> np.ndarray:
+    """The dynamic features with the feature axis second to last: ``[..., 8, J]``, the layout
+    the first layer multiplies (the planner's candidates are columns), written in place.
+
+    Rows: the remaining C, W, M; ``symlog((R - s) / margin_scale)`` for C, W, M and
+    ``symlog((m - need) / margin_scale)``; the smallest of those four margins.
+
+    :param remaining: ``[..., 3, J]`` remaining compute, bandwidth, memory fractions.
+    :param share: ``[..., 3, J]`` requested shares (c, w, m), broadcast against ``remaining``.
+    :param need: ``[..., J]`` the task's memory need as a share of the server's memory.
+    :param margin_scale: symlog scale of the margins (share units).
+    """
+    shape = np.broadcast_shapes(remaining.shape, share.shape)
+    out = np.empty((*shape[:-2], 8, shape[-1]))
+    out[..., :3, :] = remaining
+    margins = out[..., 3:7, :]
+    np.subtract(remaining, share, out=margins[..., :3, :])
+    np.subtract(share[..., 2, :], need, out=margins[..., 3, :])
+    margins /= margin_scale
+    # symlog: sign(x) * log(1 + |x|), linear near 0, logarithmic far away.
+    np.multiply(np.sign(margins), log1p(np.abs(margins)), out=margins)
+    # Pairwise minima: a reduction over an axis of 4 is slow in numpy.
+    np.minimum(
+        np.minimum(margins[..., 0, :], margins[..., 2, :]),
+        np.minimum(margins[..., 1, :], margins[..., 3, :]),
+        out=out[..., 7, :],
+    )
+    return out
 
 
 def encode(

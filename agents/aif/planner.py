@@ -161,7 +161,7 @@ from agents.aif.model import (
     EnsembleModel,
     NumpyEnsemble,
     context_features,
-    dynamic_features,
+    dynamic_columns,
     share_features,
 )
 from cloudedge.entities import SHARE_TOLERANCE
@@ -570,8 +570,8 @@ class CEMPlanner:
         fixed = net.w_share @ np.ascontiguousarray(share_features(share).T)
         fixed += decision.context_term[:, :, server]
         remaining, need = decision.remaining[server], decision.need[server]
-        x_dyn = dynamic_features(remaining, share, need, net.margin_scale)  # [J, 8]
-        pre = net.w_dynamic @ np.ascontiguousarray(x_dyn.T)
+        x_dyn = dynamic_columns(remaining.T, share.T, need, net.margin_scale)  # [8, J]
+        pre = net.w_dynamic @ x_dyn
         pre += fixed
         out = net.w_head @ self.trunk(pre) + net.b_head
         mean = out[:, :N_TARGETS]  # [B, T, J] normalised
@@ -886,26 +886,32 @@ class CEMPlanner:
         net, horizon = self.net, self.config.horizon
         b, j = logit.shape
         lo, hi = np.ones((b, j)), np.full((b, j), float(horizon + 1))
-        logit_lo, logit_hi = logit, np.full((b, j), -1.0)  # hi = H + 1 is never evaluated
-        consumed = -per_copy.transpose(0, 2, 1)  # [B, J, 3], <= 0 (:meth:`per_copy`)
-        consumed_first = None if first is None else -first.transpose(0, 2, 1)
+        logit_lo, logit_hi = logit.copy(), np.full((b, j), -1.0)  # hi = H + 1 never evaluated
+        # Resources by rows ([.., 3, J]), the layout the first layer multiplies.
+        left, copy_share = remaining.T, share.T  # [3, J]
+        consumed = -per_copy  # [B, 3, J], <= 0 (:meth:`per_copy`)
+        consumed_first = None if first is None else -first
         w_logit, b_logit = net.w_head[:, -1:], net.b_head[:, -1]  # [B, 1, H], [B, 1]
         for _ in range(self.bisection_steps):
             k = (lo + hi) / 2
             if consumed_first is None:
-                rem_k = np.clip(remaining + (k - 1.0)[..., None] * consumed, 0.0, 1.0)  # s_k
+                rem_k = left + (k - 1.0)[:, None] * consumed  # s_k
             else:  # the current task, then k - 2 imagined ones
-                taken = np.minimum(k - 1.0, 1.0)[..., None] * consumed_first
-                taken += np.maximum(k - 2.0, 0.0)[..., None] * consumed
-                rem_k = np.clip(remaining + taken, 0.0, 1.0)
-            x_k = dynamic_features(rem_k, share, need, net.margin_scale)  # [B, J, 8]
-            pre = net.w_dynamic @ np.ascontiguousarray(x_k.transpose(0, 2, 1))
+                taken = np.minimum(k - 1.0, 1.0)[:, None] * consumed_first
+                taken += np.maximum(k - 2.0, 0.0)[:, None] * consumed
+                rem_k = left + taken
+            np.clip(rem_k, 0.0, 1.0, out=rem_k)
+            x_k = dynamic_columns(rem_k, copy_share, need, net.margin_scale)  # [B, 8, J]
+            pre = net.w_dynamic @ x_k
             pre += fixed
             h = self.trunk(pre)
             logit_k = (w_logit @ h)[:, 0] + b_logit
             completes = logit_k >= 0.0  # p_b(s_k, a) >= 1/2
-            lo, logit_lo = np.where(completes, k, lo), np.where(completes, logit_k, logit_lo)
-            hi, logit_hi = np.where(completes, hi, k), np.where(completes, logit_hi, logit_k)
+            np.copyto(lo, k, where=completes)
+            np.copyto(logit_lo, logit_k, where=completes)
+            fails = ~completes
+            np.copyto(hi, k, where=fails)
+            np.copyto(logit_hi, logit_k, where=fails)
         above = np.maximum(logit_lo, 0.0)  # < 0 only when the current task fails: 0 copies
         crossing = lo + (hi - lo) * above / (above - logit_hi)  # logit_hi < 0: in [lo, hi)
         return np.minimum(crossing - 1.0, horizon - 1.0)
