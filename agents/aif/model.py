@@ -128,7 +128,7 @@ def dynamic_columns(
     :param margin_scale: symlog scale of the margins (share units).
     """
     shape = np.broadcast_shapes(remaining.shape, share.shape)
-    out = np.empty((*shape[:-2], 8, shape[-1]))
+    out = np.empty((*shape[:-2], N_DYNAMIC, shape[-1]))
     out[..., :3, :] = remaining
     margins = out[..., 3:7, :]
     np.subtract(remaining, share, out=margins[..., :3, :])
