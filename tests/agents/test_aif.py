@@ -245,28 +245,6 @@ def test_the_reward_never_matters(trial_routing: str) -> None:
 
 
 # -- information gain --------------------------------------------------------------------------
-def test_dynamic_features_read_the_margins_the_simulator_checks_in_either_layout() -> None:
-    scale = 0.01
-    remaining = np.array([[0.30, 0.20, 0.50], [0.05, 0.40, 0.10]])
-    share = np.array([[0.10, 0.10, 0.20], [0.10, 0.10, 0.10]])
-    need = np.array([0.15, 0.12])
-    rows = dynamic_features(remaining, share, need, scale)  # [n, 8]: training's layout
-    assert rows.shape == (2, N_DYNAMIC)
-    np.testing.assert_array_equal(rows[:, :3], remaining)
-    margins = np.concatenate([remaining - share, (share[:, 2] - need)[:, None]], axis=1)
-    np.testing.assert_allclose(rows[:, 3:7], np.sign(margins) * np.log1p(np.abs(margins) / scale))
-    # The tightest margin (row 1: its compute shortfall, below its memory shortfall).
-    np.testing.assert_allclose(rows[:, 7], rows[:, 3:7].min(1))
-    assert rows[1, 7] == rows[1, 3] < 0.0
-    # The planner's layout (features by rows, candidates by columns, a leading member axis)
-    # gives the same numbers bit for bit, so planning sees what training saw.
-    members = np.stack([remaining.T, remaining.T * 0.5])  # [2, 3, n]
-    columns = dynamic_columns(members, share.T, need, scale)  # [2, 8, n]
-    np.testing.assert_array_equal(columns[0], rows.T)
-    halved = dynamic_features(remaining * 0.5, share, need, scale)
-    np.testing.assert_array_equal(columns[1], halved.T)
-
-
 def test_information_gain_is_zero_for_identical_members() -> None:
     rng = np.random.default_rng(0)
     p = np.full((4, 7), 0.3)
@@ -1102,6 +1080,28 @@ def test_load_refuses_a_different_server_count(tmp_path: Path) -> None:
 
 
 # -- model and buffer --------------------------------------------------------------------------
+def test_dynamic_features_read_the_margins_the_simulator_checks_in_either_layout() -> None:
+    scale = 0.01
+    remaining = np.array([[0.30, 0.20, 0.50], [0.05, 0.40, 0.10]])
+    share = np.array([[0.10, 0.10, 0.20], [0.10, 0.10, 0.10]])
+    need = np.array([0.15, 0.12])
+    rows = dynamic_features(remaining, share, need, scale)  # [n, 8]: training's layout
+    assert rows.shape == (2, N_DYNAMIC)
+    np.testing.assert_array_equal(rows[:, :3], remaining)
+    margins = np.concatenate([remaining - share, (share[:, 2] - need)[:, None]], axis=1)
+    np.testing.assert_allclose(rows[:, 3:7], np.sign(margins) * np.log1p(np.abs(margins) / scale))
+    # The tightest margin (row 1: its compute shortfall, below its memory shortfall).
+    np.testing.assert_allclose(rows[:, 7], rows[:, 3:7].min(1))
+    assert rows[1, 7] == rows[1, 3] < 0.0
+    # The planner's layout (features by rows, candidates by columns, a leading member axis)
+    # gives the same numbers bit for bit, so planning sees what training saw.
+    members = np.stack([remaining.T, remaining.T * 0.5])  # [2, 3, n]
+    columns = dynamic_columns(members, share.T, need, scale)  # [2, 8, n]
+    np.testing.assert_array_equal(columns[0], rows.T)
+    halved = dynamic_features(remaining * 0.5, share, need, scale)
+    np.testing.assert_array_equal(columns[1], halved.T)
+
+
 def test_buffer_targets_are_the_chosen_servers_change_and_the_outcome() -> None:
     env = small_env()
     agent = AIFAgent(env.scenario, seed=0, **SMALL)
