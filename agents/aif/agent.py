@@ -80,6 +80,7 @@ HYPERPARAMETERS: Mapping[str, Range] = ranges(
     seed_actions=Range(choices=("prior", "uniform")),
     trial_routing=Range(choices=("none", "own_server", "fill", "relative")),
     routing_trial_episodes=Range(1, 1_000_000, integer=True),
+    routing_trial_margin=Range(0.0),
     buffer_size=Range(1, 100_000_000, integer=True),
     # Planner (PlannerConfig).
     n_iterations=Range(1, 100, integer=True),
@@ -108,6 +109,7 @@ HYPERPARAMETERS: Mapping[str, Range] = ranges(
     places_within_slots=BOOLEAN,
     own_demand_share=Range(0.0, 1.0, low_open=True),
     demand_share_scope=Range(choices=("copies", "server")),
+    turnover_window=Range(choices=("horizon", "episode")),
     imagined_routing=Range(choices=("own_server", "fill", "relative")),
     price_discount=Range(0.0, 1.0),
     reference_grant=Range(choices=("q_mean", "levels")),
@@ -168,6 +170,7 @@ class AIFConfig:
     buffer_size: int
     trial_routing: str
     routing_trial_episodes: int
+    routing_trial_margin: float
     # Planner.
     planner: PlannerConfig
 
@@ -328,10 +331,18 @@ class Buffer:
         }
 
 
-def kept_routing(primary: str, trial: str, history: Mapping[str, list[float]], window: int) -> str:
+def kept_routing(
+    primary: str,
+    trial: str,
+    history: Mapping[str, list[float]],
+    window: int,
+    margin: float = 0.0,
+) -> str:
     """Of two imagined routings, the one whose last ``window`` trial episodes met the agent's
     preferences better (mean of :meth:`Buffer.preference` per episode, ``history[routing]``);
-    ``primary`` until both have been tried, and on a tie.
+    ``primary`` until both have been tried, on a tie, and unless ``trial``'s mean exceeds
+    ``primary``'s by more than ``margin`` times its size (a lead within the episodes' own
+    spread is not taken for a better routing).
 
     Only the latest episodes count: the model keeps learning, and a routing can be worse while
     the model is young and better once it has learned (seen on ``azure_a100_3090``, where the
@@ -340,7 +351,8 @@ def kept_routing(primary: str, trial: str, history: Mapping[str, list[float]], w
     if trial == "none" or not history.get(primary) or not history.get(trial):
         return primary
     recent = {name: float(np.mean(history[name][-window:])) for name in (primary, trial)}
-    return trial if recent[trial] > recent[primary] else primary
+    lead = recent[trial] - recent[primary]
+    return trial if lead > margin * abs(recent[primary]) else primary
 
 
 class AIFAgent(Agent):
@@ -417,7 +429,13 @@ class AIFAgent(Agent):
             cfg.trial_routing,
             self.routing_trial,
             cfg.routing_trial_episodes,
+            cfg.routing_trial_margin,
         )
+
+    def use_routing(self, routing: str) -> None:
+        """Plan with ``routing`` from now on (a new planner on the current weights), whatever
+        the trial kept: to ask what the trained policy would score with the other routing."""
+        self.planner = self._planner(routing)
 
     def use_kept_routing(self) -> None:
         """Plan with :meth:`kept_routing` from now on, as after training (a new planner on

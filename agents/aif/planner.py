@@ -72,7 +72,10 @@ one copy consumes (``dS_b``, its change of server j's C, W, M) and how long it h
        n_b = min(H - 1, tasks left - 1, c_b * max(1, (H - 1) g / hold_b)).
 
    Under a burst (g ~ 0) nothing is released and ``n_b = c_b``; at a low rate every copy
-   completes; in between a shorter hold (a larger compute share) buys throughput. Resources
+   completes; in between a shorter hold (a larger compute share) buys throughput. With
+   ``turnover_window: episode`` (ours) the window is every task left, ``(tasks left - 1) g``,
+   and it caps the copies in place of H - 1: within the H - 1 copies' few seconds no hold
+   ends, so a server that turns its places over faster would count no more than another. Resources
    held by earlier tasks are not imagined to come back (the observation does not say when):
    a conservative choice, unless ``held_release`` (ours): what earlier tasks hold,
    ``1 - R_j``, is room for ``(1 - R_j) / |dS_b|`` more copies, taken as released evenly
@@ -295,6 +298,14 @@ class PlannerConfig:
         share, (1 + copies to come) / (1 + n_ref))``, ``n_ref`` its copies at its best
         reference level (as ``"relative"`` routing counts them): servers are lifted towards
         competing on the task's value, and a grant's size is still priced by its own copies.
+    :param turnover_window: ``"own_server"`` and ``"relative"`` routing: the time over which
+        the copies' places turn over and earlier tasks' grants come back: ``"horizon"``, the
+        H - 1 copies' arrivals, ``(H - 1) g``; ``"episode"``, the arrivals of every task left
+        in the episode, ``(tasks left - 1) g``, the copies then capped by the tasks left, not
+        by H - 1. Within ``(H - 1) g`` (3 s at 10 tasks/s) no hold of 4-12 s ends, so a
+        server's hold does not count and a server with more places wins though a faster one
+        turns its places over twice as often; over the episode a server is worth its
+        throughput, places over hold. Under a burst both windows are about a second.
     """
 
     n_iterations: int
@@ -333,6 +344,7 @@ class PlannerConfig:
     places_within_slots: bool
     own_demand_share: float
     demand_share_scope: str
+    turnover_window: str
 
     @property
     def boosts_servers(self) -> bool:
@@ -726,20 +738,28 @@ class CEMPlanner:
             # dS_b is net of the releases between arrivals: the copies' trajectory is the
             # stream's own, so releases are counted there and only there.
             return np.minimum(at_once, decision.max_copies)
+        window = self.window_copies(decision)
         # A place turns over every hold_b seconds.
-        turnover = np.maximum(1.0, (horizon - 1) * self.net.mean_gap_s / hold)
+        turnover = np.maximum(1.0, window * self.net.mean_gap_s / hold)
         places = at_once
         if cfg.held_release:
             places = at_once + self.held_places(decision, server, share, pred)
         if cfg.places_within_slots and self.max_places is not None:
             places = np.minimum(places, self.max_places[server])
-        copies = np.minimum(np.minimum(places * turnover, horizon - 1.0), decision.max_copies)
+        copies = np.minimum(np.minimum(places * turnover, window), decision.max_copies)
         if cfg.lifts_copies:
             # Only this share of the tasks to come is expected here: a server with places for
             # them serves all it is asked, one with fewer loses in proportion.
             to_come = min(horizon - 1.0, decision.max_copies)
             copies = np.minimum(copies / cfg.own_demand_share, to_come)
         return copies
+
+    def window_copies(self, decision: Decision) -> float:
+        """The imagined arrivals after the current task that span the turnover window
+        (``turnover_window``): H - 1, or the tasks left in the episode less the current one."""
+        if self.config.turnover_window == "episode":
+            return decision.max_copies
+        return self.config.horizon - 1.0
 
     def with_reference_throughput(self, decision: Decision) -> Decision:
         """``"relative"`` routing: add each server's ``1 + n_b`` ``[B, N]`` at its reference
@@ -772,7 +792,7 @@ class CEMPlanner:
         back within the horizon (little under a burst: the paper's 100 tasks in 1 s give
         0.3 s against holds of ~9 s).
         """
-        window_s = (self.config.horizon - 1) * self.net.mean_gap_s
+        window_s = self.window_copies(decision) * self.net.mean_gap_s
         back = np.minimum(1.0, window_s / pred.hold)  # [B, J]
         held = (1.0 - decision.remaining[server]).T  # [3, J]
         per_copy = pred.per_copy  # [B, 3, J]

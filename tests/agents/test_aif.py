@@ -740,6 +740,30 @@ def test_net_consumption_counts_releases_only_in_the_predicted_change(gap_s: flo
     assert predicted == pytest.approx(copies * max(1.0, 15 * gap_s / 4.0), rel=1e-6)
 
 
+def test_an_episode_turnover_window_counts_a_shorter_hold_as_more_copies() -> None:
+    """Arrivals 0.1 s apart: the 15 copies of a 16-task horizon span 1.5 s, within which
+    neither a 2 s nor a 4 s hold ends, so both count the ~2.5 places by memory alone. Over the
+    episode's 99 tasks left (9.9 s) the places turn over 9.9 / hold times: the 2 s hold counts
+    twice the copies of the 4 s one. A 0.05 s hold serves every task: H - 1 = 15 in the
+    horizon's window, the 99 left in the episode's. Under a burst (0.01 s apart) both windows
+    end before any hold, and the counts agree."""
+    horizon = planner_config(horizon=16, expl_scale=0.0)
+    episode = dataclasses.replace(horizon, turnover_window="episode")
+    slow, fast = memory_model(4.0, 0.1), memory_model(2.0, 0.1)
+    places = copies_of(CEMPlanner(slow, horizon, 100), 0.1)
+    assert 2.0 <= places < 3.0
+    assert copies_of(CEMPlanner(fast, horizon, 100), 0.1) == pytest.approx(places, rel=1e-9)
+    assert copies_of(CEMPlanner(slow, episode, 100), 0.1) == pytest.approx(places * 9.9 / 4.0)
+    assert copies_of(CEMPlanner(fast, episode, 100), 0.1) == pytest.approx(places * 9.9 / 2.0)
+    instant = memory_model(0.05, 0.1)
+    assert copies_of(CEMPlanner(instant, horizon, 100), 0.1) == pytest.approx(15.0)
+    assert copies_of(CEMPlanner(instant, episode, 100), 0.1) == pytest.approx(99.0)
+    burst = memory_model(4.0, 0.01)
+    assert copies_of(CEMPlanner(burst, episode, 100), 0.1) == pytest.approx(
+        copies_of(CEMPlanner(burst, horizon, 100), 0.1), rel=1e-9
+    )
+
+
 @pytest.mark.parametrize("gap_s", [0.01, 0.1, 1.0])
 def test_held_release_adds_the_room_earlier_tasks_free_within_the_horizon(gap_s: float) -> None:
     """0.35 of memory remains, so earlier tasks hold 0.65: room for 6.5 copies of m = 0.1
@@ -1202,6 +1226,15 @@ def test_kept_routing_compares_the_latest_trial_episodes() -> None:
         "own_server"
     )  # a tie keeps the primary
     assert kept_routing("own_server", "none", history, window=2) == "own_server"
+
+
+def test_a_trial_routing_must_lead_by_more_than_the_margin_to_be_kept() -> None:
+    """fill's latest mean 103 against own_server's 100: a lead of 3%, kept at a margin of 2%,
+    not at 5%; a lead of exactly the margin keeps the primary."""
+    history = {"own_server": [100.0, 100.0], "fill": [103.0, 103.0]}
+    assert kept_routing("own_server", "fill", history, window=2, margin=0.02) == "fill"
+    assert kept_routing("own_server", "fill", history, window=2, margin=0.05) == "own_server"
+    assert kept_routing("own_server", "fill", history, window=2, margin=0.03) == "own_server"
 
 
 def test_the_routing_trial_alternates_and_plays_the_routing_that_met_the_preferences_best(

@@ -100,3 +100,18 @@ def test_label_names_a_variant_that_is_now_the_default(tmp_path: Path) -> None:
     )
     suite_variant.main(argv)
     assert out.with_suffix(".md").read_text().startswith("# sac with (overrides not recorded)\n")
+
+
+def test_the_header_names_the_base_file_and_quotes_the_command(tmp_path: Path) -> None:
+    """A base other than the suite's own scores is named in the .md, and the command written
+    there runs as printed (a label with spaces is quoted)."""
+    base, variant = tmp_path / "base.csv", tmp_path / "new" / "scores.csv"
+    variant.parent.mkdir()
+    BASE.to_csv(base, index=False)
+    scores([("paper", "sac", 0, 0.97)]).to_csv(variant, index=False)
+    out = tmp_path / "out.csv"
+    argv = ["--variant", str(variant), "--base", str(base), "--agent", "sac", "--out", str(out)]
+    suite_variant.main([*argv, "--label", "two words"])
+    text = out.with_suffix(".md").read_text()
+    assert f"`base`: the agent's rows of `{base}`." in text
+    assert "--label 'two words'" in text
