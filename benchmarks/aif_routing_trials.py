@@ -31,7 +31,7 @@ import pandas as pd
 import torch
 
 from agents.aif.agent import AIFAgent, kept_routing
-from agents.base import make_agent, start_episode
+from agents.base import evaluate_episode, make_agent
 from benchmarks.protocol import recorded_spec
 from benchmarks.routing import check_replay, recorded_episodes
 from benchmarks.store import atomic_write_text
@@ -90,13 +90,7 @@ def held_out_by_routing(runs: Path, episodes: int) -> dict[tuple[str, int], dict
             agent.use_routing(routing)
             totals = []
             for k, expected in enumerate(recorded.itertuples()):
-                observation, info = start_episode(agent, env, int(expected.env_seed))
-                total, done = 0.0, False
-                while not done:
-                    action = agent.act(observation, info)
-                    observation, reward, terminated, truncated, info = env.step(action)
-                    total += float(reward)
-                    done = terminated or truncated
+                total = evaluate_episode(agent, env, int(expected.env_seed))["sum_reward"]
                 if routing == kept:
                     check_replay(run_json, k, expected, total)
                 totals.append(total)
