@@ -110,6 +110,7 @@ HYPERPARAMETERS: Mapping[str, Range] = ranges(
     own_demand_share=Range(0.0, 1.0, low_open=True),
     demand_share_scope=Range(choices=("copies", "server")),
     turnover_window=Range(choices=("horizon", "episode")),
+    whole_places=BOOLEAN,
     imagined_routing=Range(choices=("own_server", "fill", "relative")),
     price_discount=Range(0.0, 1.0),
     reference_grant=Range(choices=("q_mean", "levels")),

@@ -877,6 +877,25 @@ def test_admission_rule_refuses_what_does_not_fit_and_caps_the_copies() -> None:
             assert r2[0] == pytest.approx(expected, rel=1e-5)  # the rule's 1e-6 tolerance
 
 
+def test_whole_places_count_the_copies_a_server_holds_in_whole_tasks() -> None:
+    """As in the admission test, 0.35 of memory left: a request of 0.1 fits the task and
+    1.5 more copies counted continuously, one of 0.11 the task and 1.18 more. Whole places
+    count 2 copies for both, so the larger grant costs nothing more."""
+    config = planner_config(
+        horizon=16, expl_scale=0.0, copy_consumption="floored", check_admission=True
+    )
+    whole = dataclasses.replace(config, whole_places=True)
+    model = zero_model(latency_s=4.0, pass_at_100=0.2)
+    per_task = 0.5 * (1.0 / 4.0 + 0.2)
+    obs = room_observation(0.35)
+    grant = np.array([[0.05, 0.05, 0.1], [0.05, 0.05, 0.11]])
+    server = np.array([1, 1])
+    for cfg, copies in [(config, [2.5, 1.0 + 0.13 / 0.11]), (whole, [2.0, 2.0])]:
+        planner = CEMPlanner(model, cfg, 100)
+        _, _, r2 = planner.score(planner.decision(obs), server, grant)
+        np.testing.assert_allclose(r2, per_task * (1.0 + np.array(copies)), rtol=1e-5)
+
+
 def test_floor_at_seen_keeps_predicted_latency_and_hold_at_the_fastest_seen() -> None:
     """Every member predicts a latency of 0.2 s and a hold of 0.3 s; the fastest task seen on
     each server took 2 s and held its grant 2.5 s. ``floor_at_seen`` scores eq. 11 with 1/2 s
