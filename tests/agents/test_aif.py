@@ -878,9 +878,9 @@ def test_admission_rule_refuses_what_does_not_fit_and_caps_the_copies() -> None:
 
 
 def test_whole_places_count_the_copies_a_server_holds_in_whole_tasks() -> None:
-    """As in the admission test, 0.35 of memory left: a request of 0.1 fits the task and
-    1.5 more copies counted continuously, one of 0.11 the task and 1.18 more. Whole places
-    count 2 copies for both, so the larger grant costs nothing more."""
+    """As in the admission test, 0.35 of memory left: after the task's own request, 0.25
+    holds 2.5 copies of a request of 0.1 counted continuously, and 0.24 holds 2.18 of one of
+    0.11. Whole places count 2 copies for both, so the larger grant costs nothing more."""
     config = planner_config(
         horizon=16, expl_scale=0.0, copy_consumption="floored", check_admission=True
     )
