@@ -292,8 +292,8 @@ def planner_config(**overrides: Any) -> PlannerConfig:
     """The planner's config with our settings off unless asked (these tests check the
     paper's mechanics; held_release, bandwidth_follows_compute, the copies' floored
     consumption, typical imagined tasks, the latency floor, the previous grant tried
-    everywhere and the places within slots have tests of their own): copies of the task take
-    what the model predicts."""
+    everywhere, the places within slots, the episode's turnover window and whole places have
+    tests of their own): copies of the task take what the model predicts."""
     paper = {
         "held_release": False,
         "bandwidth_follows_compute": False,
@@ -304,6 +304,8 @@ def planner_config(**overrides: Any) -> PlannerConfig:
         "places_within_slots": False,
         "own_demand_share": 1.0,
         "demand_share_scope": "copies",
+        "turnover_window": "horizon",
+        "whole_places": False,
     }
     return AIFConfig.from_params({**paper, **overrides}).planner
 
