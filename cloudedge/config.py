@@ -494,6 +494,15 @@ def _merge(base: dict[str, Any], overrides: Mapping[str, Any], path: str = "") -
     return merged
 
 
+def _key_text(key: Any) -> str:
+    """A user-given key as it should appear in a one-line error: bare when it is a plain
+    printable name, quoted (``repr``) when it is empty or holds spaces or control characters."""
+    text = str(key)
+    if text and text.isprintable() and not any(c.isspace() for c in text):
+        return text
+    return repr(key)
+
+
 def _build(cls: type, data: Any, path: str) -> Any:
     """Build dataclass ``cls`` from ``data``, naming unknown and missing fields."""
     where = path or "scenario"
@@ -501,7 +510,7 @@ def _build(cls: type, data: Any, path: str) -> Any:
         raise ConfigError(f"{where} must be a mapping of fields, got {type(data).__name__}")
     known = {f.name: f for f in dataclasses.fields(cls)}
     prefix = f"{path}." if path else ""
-    unknown = sorted(str(k) for k in set(data) - set(known))
+    unknown = sorted(_key_text(k) for k in set(data) - set(known))
     if unknown:
         raise ConfigError(f"unknown scenario field {prefix}{unknown[0]}: allowed {sorted(known)}")
     required = [
@@ -531,7 +540,7 @@ def _build(cls: type, data: Any, path: str) -> Any:
                     f"compute_profiles must be a mapping name -> profile, got {value!r}"
                 )
             kwargs[key] = {
-                str(n): _build(ComputeProfileConfig, p, f"compute_profiles.{n}")
+                str(n): _build(ComputeProfileConfig, p, f"compute_profiles.{_key_text(n)}")
                 for n, p in value.items()
             }
         elif isinstance(value, list):

@@ -89,6 +89,14 @@ def _without(data: dict, *keys: str | int) -> dict:
             lambda d: {**d, "channel": {**d["channel"], "sigma": 1}},
             r"unknown scenario field channel.sigma",
         ),
+        (  # a key with a line break is quoted, so the error stays on one line
+            lambda d: {**d, "resources": {**d["resources"], "\n": 1}},
+            r"unknown scenario field resources.'\\n': allowed \[",
+        ),
+        (
+            lambda d: {**d, "compute_profiles": {"a b\n": {"slope": 1}}},
+            r"compute_profiles.'a b\\n'",
+        ),
         (lambda d: {**d, "t_max_s": "abc"}, r"t_max_s = 'abc' is not a number: allowed \(0.0"),
         (lambda d: {**d, "n_tasks": "many"}, r"n_tasks = 'many' is not an integer"),
         (lambda d: {**d, "servers": 5}, r"servers must be a list"),
