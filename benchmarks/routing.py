@@ -1,7 +1,8 @@
 """Where each agent sends the tasks and what it grants there, on the episodes it was evaluated on.
 
 Usage: ``python -m benchmarks.routing --runs outputs/suite/heterogeneous [DIR ...] [--agents
-aif greedy_latency] [--seeds 0] [--episodes 10] [--out results/routing/heterogeneous.csv]``.
+aif greedy_latency] [--seeds 0] [--episodes 10] [--out results/routing/heterogeneous.csv]
+[--failed-out failed.csv]``.
 
 A score says how much reward an agent got; this says where it came from. Every ``tmax`` run of
 the named agents under each ``--runs`` folder (one scenario's folder of the suite, or any
@@ -17,7 +18,10 @@ Written: one row per (runs folder, agent, seed, server) with per-episode means: 
 there, tasks completed, the shares granted (compute, bandwidth, memory, fractions of the
 server; mean over the tasks sent there), the mean latency of the completed ones (s) and the
 reward they earned (eq. 14, summed over the episode). Printed: the same, averaged over seeds,
-with the agent's sum reward.
+with the agent's sum reward. With ``--failed-out``, also one row per task that did not complete
+(:data:`FAILED_COLUMNS`): which episode and task, where it went, why it failed
+(:class:`cloudedge.metrics.TaskStatus`: refused at admission, out of memory, or late), what
+was asked for and what that server had left when it was asked.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from agents.base import make_agent, start_episode
 from benchmarks.protocol import RunSpec, recorded_spec
 from benchmarks.store import atomic_write_text
 from cloudedge import CloudEdgeEnv
+from cloudedge.observation import ObservationLayout
 
 #: How closely a replayed episode's sum reward must match the run's (the same code on the same
 #: machine replays bit for bit; the tolerance only absorbs the CSV's decimal round trip).
@@ -45,6 +50,17 @@ REPLAY_RTOL = 1e-9
 COLUMNS = [
     "runs", "env", "agent", "seed", "episodes", "server", "server_name", "tasks", "completed",
     "compute_share", "bandwidth_share", "memory_share", "latency_s", "reward",
+]  # fmt: skip
+
+#: One row per task that did not complete (``--failed-out``); ``episode`` counts the replayed
+#: episodes from 0, ``task_index`` is the task's place in its episode, ``status`` the reason;
+#: the ``*_share`` columns are what was asked for, the ``*_left`` ones the server's remaining
+#: fractions and ``memory_need`` the task's memory need there, as in the observation the agent
+#: decided on (float32).
+FAILED_COLUMNS = [
+    "runs", "env", "agent", "seed", "episode", "env_seed", "task_index", "server",
+    "server_name", "status", "compute_share", "bandwidth_share", "memory_share",
+    "compute_left", "bandwidth_left", "memory_left", "memory_need", "latency_s",
 ]  # fmt: skip
 
 
@@ -86,8 +102,13 @@ def check_replay(run_json: Path, k: int, expected: Any, total: float) -> None:
         )
 
 
-def replay(run_json: Path, out_dir: Path, episodes: int) -> list[dict]:
+def replay(
+    run_json: Path, out_dir: Path, episodes: int, failed: list[dict] | None = None
+) -> list[dict]:
     """The rows of one run (see the module docstring).
+
+    :param failed: when given, a row (:data:`FAILED_COLUMNS`) is appended to it for every
+        replayed task that did not complete.
 
     :raises SystemExit: naming the run when it recorded fewer episodes than asked, it has no
         saved policy, or a replayed sum reward differs from the recorded one.
@@ -103,6 +124,7 @@ def replay(run_json: Path, out_dir: Path, episodes: int) -> list[dict]:
     agent.load(policy)  # as the harness does before every evaluation (a no-op for references)
     env = CloudEdgeEnv(scenario.replace(t_max_s=t_max, n_tasks=n_tasks))
     n = scenario.n_servers
+    layout = ObservationLayout(n)
     tasks, completed = np.zeros(n), np.zeros(n)
     shares, latency, reward = np.zeros((n, 3)), np.zeros(n), np.zeros(n)
     for k, expected in enumerate(recorded.itertuples()):
@@ -111,6 +133,8 @@ def replay(run_json: Path, out_dir: Path, episodes: int) -> list[dict]:
         while not done:
             action = agent.act(observation, info)
             server, granted = env.validate_action(action)
+            left = layout.remaining(observation)[server]
+            need = layout.block(observation, "memory_need")[server]
             observation, step_reward, terminated, truncated, info = env.step(action)
             outcome = info["outcome"]
             tasks[server] += 1
@@ -118,6 +142,18 @@ def replay(run_json: Path, out_dir: Path, episodes: int) -> list[dict]:
             if outcome.completed:
                 completed[server] += 1
                 latency[server] += outcome.latency_s
+            elif failed is not None:
+                failed.append({
+                    "runs": str(out_dir), "env": meta["env"], "agent": meta["agent"],
+                    "seed": spec.seed, "episode": k, "env_seed": int(expected.env_seed),
+                    "task_index": outcome.task_index, "server": server,
+                    "server_name": scenario.servers[server].name,
+                    "status": outcome.status.value, "compute_share": granted[0],
+                    "bandwidth_share": granted[1], "memory_share": granted[2],
+                    "compute_left": float(left[0]), "bandwidth_left": float(left[1]),
+                    "memory_left": float(left[2]), "memory_need": float(need),
+                    "latency_s": outcome.latency_s,
+                })  # fmt: skip
             reward[server] += step_reward
             total += step_reward
             done = terminated or truncated
@@ -163,6 +199,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", help="default: every seed")
     parser.add_argument("--episodes", type=int, default=10, help="held-out episodes (>= 1)")
     parser.add_argument("--out", type=Path, help="the CSV (default: print only)")
+    parser.add_argument(
+        "--failed-out", type=Path, help="a CSV of every task that did not complete (optional)"
+    )
     args = parser.parse_args(argv)  # fmt: skip
     if args.episodes < 1:
         parser.error(f"--episodes = {args.episodes}: allowed an integer >= 1")
@@ -177,14 +216,20 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         parser.error(f"--agents: no tmax run of {missing} under --runs")
     torch.set_num_threads(1)  # as the harness runs
+    failed: list[dict] = []
     table = pd.DataFrame(
-        [row for run, d in runs for row in replay(run, d, args.episodes)], columns=COLUMNS
+        [row for run, d in runs for row in replay(run, d, args.episodes, failed)], columns=COLUMNS
     )
     if args.out is not None:
         atomic_write_text(args.out, table.to_csv(index=False, float_format="%.6g"))
+    if args.failed_out is not None:
+        failed_table = pd.DataFrame(failed, columns=FAILED_COLUMNS)
+        atomic_write_text(args.failed_out, failed_table.to_csv(index=False, float_format="%.6g"))
     print(summary(table).round(3).to_string(index=False))
     if args.out is not None:
         print(f"wrote {args.out} ({len(table)} rows)")
+    if args.failed_out is not None:
+        print(f"wrote {args.failed_out} ({len(failed)} rows)")
     return 0
 
 

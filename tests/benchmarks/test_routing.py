@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from benchmarks.routing import COLUMNS, main
+from benchmarks.routing import COLUMNS, FAILED_COLUMNS, main
 from tests.benchmarks.test_harness import bench, read_rows, run_dir
 
 pytestmark = pytest.mark.slow
@@ -30,10 +30,23 @@ def test_the_replay_explains_the_evaluated_score_server_by_server(tmp_path: Path
     out = tmp_path / "runs"
     recorded = {agent: read_rows(evaluated(out, tmp_path, agent) / "metrics.csv")
                 for agent in ("round_robin", "random")}  # fmt: skip
-    csv = tmp_path / "routing.csv"
-    assert main(["--runs", str(out), "--episodes", "2", "--out", str(csv)]) == 0
-    table = pd.read_csv(csv)
+    csv, failed_csv = tmp_path / "routing.csv", tmp_path / "failed.csv"
+    argv = [
+        "--runs",
+        str(out),
+        "--episodes",
+        "2",
+        "--out",
+        str(csv),
+        "--failed-out",
+        str(failed_csv),
+    ]
+    assert main(argv) == 0
+    table, failed = pd.read_csv(csv), pd.read_csv(failed_csv)
     assert list(table.columns) == COLUMNS
+    assert list(failed.columns) == FAILED_COLUMNS
+    assert (failed.status == "invalid_allocation").any()  # random asks above what is left
+    assert set(failed.status) <= {"invalid_allocation", "out_of_memory", "deadline"}
     for agent, rows in recorded.items():
         mine = table[table.agent == agent]
         assert len(mine) == 5  # one row per server of the paper scenario
@@ -43,6 +56,22 @@ def test_the_replay_explains_the_evaluated_score_server_by_server(tmp_path: Path
         assert mine["completed"].sum() == pytest.approx(
             sum(float(r["n_completed"]) for r in rows) / len(rows)
         )
+        # Every task that did not complete has its row, once, on the server it was sent to.
+        lost = failed[failed.agent == agent]
+        assert len(lost) == sum(N_TASKS - float(r["n_completed"]) for r in rows)
+        assert not lost.duplicated(["episode", "task_index"]).any()
+        assert set(lost.episode) <= {0, 1}
+        assert set(lost.task_index) <= set(range(N_TASKS))
+        # A refused task asked for more than its server had left, at least in one resource.
+        refused = lost[lost.status == "invalid_allocation"]
+        asked = refused[["compute_share", "bandwidth_share", "memory_share"]].to_numpy()
+        left = refused[["compute_left", "bandwidth_left", "memory_left"]].to_numpy()
+        assert ((asked > left + 1e-6).any(axis=1)).all()
+        # A task out of memory was granted less than it needs there.
+        short = lost[lost.status == "out_of_memory"]
+        assert (short.memory_share < short.memory_need + 1e-6).all()
+        by_server = lost.groupby("server").size().reindex(range(5), fill_value=0).to_numpy()
+        assert list(by_server / 2) == pytest.approx(list(mine["tasks"] - mine["completed"]))
     # Round-robin sends the 20 tasks to the 5 servers in turn.
     assert list(table[table.agent == "round_robin"]["tasks"]) == [4.0] * 5
 
