@@ -104,6 +104,7 @@ HYPERPARAMETERS: Mapping[str, Range] = ranges(
     held_room=Range(choices=("copy", "grant", "grant_unless_slots_full")),
     imagined_tasks=Range(choices=("copies", "typical")),
     check_admission=BOOLEAN,
+    memory_admission=BOOLEAN,
     floor_at_seen=BOOLEAN,
     previous_grant_everywhere=BOOLEAN,
     places_within_slots=BOOLEAN,

@@ -276,6 +276,14 @@ class PlannerConfig:
         (:meth:`CEMPlanner.admissible`). The model learns the rule only near the grants it
         was trained on; far from them (a 56% cloud grant in a burst) it can credit a grant
         with copies that the rule refuses.
+    :param memory_admission: the memory part of that rule alone, for the current task: on a
+        server whose remaining memory is below the task's need there (both read from the
+        observation), no request is admitted when the memory share is floored at the need
+        (``memory_floor``), so every candidate there completes with probability 0 and counts
+        no copies. An exact fact of the observation, not a learned one: the model sees such
+        refusals only when a nearly full server meets a large task, and can score them as a
+        task that fits (dynamic_poisson: the cloud's refused tasks, results/aif_variants/
+        README.md). Without ``memory_floor`` it does nothing.
     :param floor_at_seen: floor each member's predicted latency and hold on a server at the
         smallest seen there in training (:attr:`~agents.aif.model.EnsembleModel.seen_floor_s`):
         far from the grants trained on one member can predict a task ten times faster than
@@ -351,6 +359,7 @@ class PlannerConfig:
     reference_grant: str
     imagined_tasks: str
     check_admission: bool
+    memory_admission: bool
     floor_at_seen: bool
     previous_grant_everywhere: bool
     places_within_slots: bool
@@ -618,6 +627,9 @@ class CEMPlanner:
             )
         if cfg.check_admission:
             p, at_once = self.admissible(remaining, share, first, copy_share, per_copy, p, at_once)
+        if cfg.memory_admission and cfg.memory_floor:
+            fits = need <= remaining[:, 2] + SHARE_TOLERANCE  # [J]
+            p, at_once = np.where(fits, p, 0.0), np.where(fits, at_once, 0.0)
         return Prediction(mean, exp(logvar), p, raw, at_once, hold, logit, per_copy)
 
     def typical_at_once(

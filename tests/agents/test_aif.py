@@ -879,6 +879,32 @@ def test_admission_rule_refuses_what_does_not_fit_and_caps_the_copies() -> None:
             assert r2[0] == pytest.approx(expected, rel=1e-5)  # the rule's 1e-6 tolerance
 
 
+def test_memory_admission_drops_a_server_whose_memory_left_is_below_the_need() -> None:
+    """As in the admission test, every member predicts completion whatever is asked. With
+    0.35 of memory left, a task needing 0.4 there cannot be admitted at any grant (the memory
+    share is floored at the need), so under ``memory_admission`` every candidate scores 0; a
+    task needing 0.3 scores as without the rule, also with compute asked above what is left
+    (that part of the rule is ``check_admission``'s)."""
+    config = planner_config(horizon=16, expl_scale=0.0, copy_consumption="floored")
+    assert config.memory_floor
+    checked = dataclasses.replace(config, memory_admission=True)
+    unfloored = dataclasses.replace(checked, memory_floor=False)
+    model = zero_model(latency_s=4.0, pass_at_100=0.2)
+    grant = np.array([[0.05, 0.05, 0.1], [0.5, 0.05, 0.1], [0.05, 0.05, 0.45]])
+    server = np.array([1, 1, 1])
+    for need in (0.4, 0.3):
+        obs = room_observation(0.35)
+        obs[LAYOUT.block_slice("compute")] = 0.3
+        obs[LAYOUT.block_slice("memory_need")] = need
+        plain = CEMPlanner(model, config, 100)
+        _, _, expected = plain.score(plain.decision(obs), server, grant)
+        assert (expected > 0.0).all()
+        for cfg, zero in [(checked, need > 0.35), (unfloored, False)]:
+            planner = CEMPlanner(model, cfg, 100)
+            _, _, r2 = planner.score(planner.decision(obs), server, grant)
+            np.testing.assert_allclose(r2, 0.0 if zero else expected, rtol=1e-12)
+
+
 def test_whole_places_count_the_copies_a_server_holds_in_whole_tasks() -> None:
     """As in the admission test, 0.35 of memory left: after the task's own request, 0.25
     holds 2.5 copies of a request of 0.1 counted continuously, and 0.24 holds 2.18 of one of
