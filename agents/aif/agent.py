@@ -422,9 +422,10 @@ class AIFAgent(Agent):
         return cfg.planner.imagined_routing if planned_episode % 2 == 0 else cfg.trial_routing
 
     def kept_routing(self) -> str:
-        """The routing played outside training: of ``imagined_routing`` and ``trial_routing``,
-        the one whose last ``routing_trial_episodes`` episodes met the agent's preferences
-        better (:func:`kept_routing`)."""
+        """The routing played outside training: ``trial_routing`` if its last
+        ``routing_trial_episodes`` episodes met the agent's preferences better than
+        ``imagined_routing``'s by more than ``routing_trial_margin``, else ``imagined_routing``
+        (:func:`kept_routing`)."""
         cfg = self.config
         return kept_routing(
             cfg.planner.imagined_routing,
