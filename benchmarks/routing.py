@@ -56,11 +56,13 @@ COLUMNS = [
 #: episodes from 0, ``task_index`` is the task's place in its episode, ``status`` the reason;
 #: the ``*_share`` columns are what was asked for, the ``*_left`` ones the server's remaining
 #: fractions and ``memory_need`` the task's memory need there, as in the observation the agent
-#: decided on (float32).
+#: decided on (float32); ``servers_with_room`` how many servers could have taken the task
+#: (``info['action_mask']``: its memory need and some compute and bandwidth left).
 FAILED_COLUMNS = [
     "runs", "env", "agent", "seed", "episode", "env_seed", "task_index", "server",
     "server_name", "status", "compute_share", "bandwidth_share", "memory_share",
-    "compute_left", "bandwidth_left", "memory_left", "memory_need", "latency_s",
+    "compute_left", "bandwidth_left", "memory_left", "memory_need", "servers_with_room",
+    "latency_s",
 ]  # fmt: skip
 
 
@@ -135,6 +137,7 @@ def replay(
             server, granted = env.validate_action(action)
             left = layout.remaining(observation)[server]
             need = layout.block(observation, "memory_need")[server]
+            with_room = int(np.count_nonzero(info["action_mask"]))
             observation, step_reward, terminated, truncated, info = env.step(action)
             outcome = info["outcome"]
             tasks[server] += 1
@@ -152,7 +155,7 @@ def replay(
                     "bandwidth_share": granted[1], "memory_share": granted[2],
                     "compute_left": float(left[0]), "bandwidth_left": float(left[1]),
                     "memory_left": float(left[2]), "memory_need": float(need),
-                    "latency_s": outcome.latency_s,
+                    "servers_with_room": with_room, "latency_s": outcome.latency_s,
                 })  # fmt: skip
             reward[server] += step_reward
             total += step_reward

@@ -46,6 +46,7 @@ def test_the_replay_explains_the_evaluated_score_server_by_server(tmp_path: Path
     assert list(table.columns) == COLUMNS
     assert list(failed.columns) == FAILED_COLUMNS
     assert (failed.status == "invalid_allocation").any()  # random asks above what is left
+    assert (failed.memory_need < failed.memory_left).any()  # ... also where its task fitted
     assert set(failed.status) <= {"invalid_allocation", "out_of_memory", "deadline"}
     for agent, rows in recorded.items():
         mine = table[table.agent == agent]
@@ -70,6 +71,14 @@ def test_the_replay_explains_the_evaluated_score_server_by_server(tmp_path: Path
         # A task out of memory was granted less than it needs there.
         short = lost[lost.status == "out_of_memory"]
         assert (short.memory_share < short.memory_need + 1e-6).all()
+        # The server a task went to counts among those with room when its need fitted there.
+        fitted = lost[
+            (lost.memory_need < lost.memory_left - 1e-6)
+            & (lost.compute_left > 1e-6)
+            & (lost.bandwidth_left > 1e-6)
+        ]
+        assert fitted.servers_with_room.between(1, 5).all()
+        assert lost.servers_with_room.between(0, 5).all()
         by_server = lost.groupby("server").size().reindex(range(5), fill_value=0).to_numpy()
         assert list(by_server / 2) == pytest.approx(list(mine["tasks"] - mine["completed"]))
     # Round-robin sends the 20 tasks to the 5 servers in turn.
