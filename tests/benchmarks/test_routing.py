@@ -31,16 +31,8 @@ def test_the_replay_explains_the_evaluated_score_server_by_server(tmp_path: Path
     recorded = {agent: read_rows(evaluated(out, tmp_path, agent) / "metrics.csv")
                 for agent in ("round_robin", "random")}  # fmt: skip
     csv, failed_csv = tmp_path / "routing.csv", tmp_path / "failed.csv"
-    argv = [
-        "--runs",
-        str(out),
-        "--episodes",
-        "2",
-        "--out",
-        str(csv),
-        "--failed-out",
-        str(failed_csv),
-    ]
+    argv = ["--runs", str(out), "--episodes", "2", "--out", str(csv),
+            "--failed-out", str(failed_csv)]  # fmt: skip
     assert main(argv) == 0
     table, failed = pd.read_csv(csv), pd.read_csv(failed_csv)
     assert list(table.columns) == COLUMNS
