@@ -138,6 +138,19 @@ by ``1 + n_b`` at that server's best reference level (of :data:`REFERENCE_LEVELS
 servers the candidates compete on the task's own value (a nearly full fast server against an
 empty slow one).
 
+``imagined_routing: overflow`` (ours) keeps own_server's copies on the candidate's server
+and sends the tasks to come that they leave over, ``W - n_b`` (W the copies in the turnover
+window), to the other servers, best value first, each taking at most its copies at its best
+reference level (as ``relative`` counts them; :func:`overflow_values`):
+
+    r2 = mean_b [ rg(p_b (1 + n_b), L_b, P_b) + F_b(j, W - n_b) ].
+
+A nearly full server whose tasks are worth more is then not outranked by an empty one whose
+tasks are worth less (the tasks it cannot take are not lost: they go to the next best
+server), and a grant that takes more places costs the difference between its server's value
+and the value of the places its displaced tasks find elsewhere (nothing where every server is
+full).
+
 Cost (``benchmarks/decision_latency.py``): all arithmetic is float64 numpy on the weights the
 model exports once per refit; per decision the first layer's context part is computed once for
 all N servers; per candidate the share part once; the bisection re-evaluates only the
@@ -230,7 +243,7 @@ class PlannerConfig:
     :param feasible_min_share: no such candidate on a server whose lowered compute or
         bandwidth share would be below this (share units): a grant smaller than any the
         model has been trained on is scored by extrapolation.
-    :param value_pessimism: ``"own_server"`` and ``"relative"`` routing: r2 is the members'
+    :param value_pessimism: routing other than ``"fill"``: r2 is the members'
         mean minus this many of their standard deviations (0: the mean, as the reference
         averages its reward model), so that a candidate whose value only some members
         believe (far from the grants trained on) is not chosen for it.
@@ -250,8 +263,11 @@ class PlannerConfig:
         ``"copy"`` on a server whose compute slots are all busy; :meth:`CEMPlanner.held_places`).
     :param imagined_routing: where the imagined future tasks go: ``"own_server"`` (the H - 1
         copies all on the candidate's server), ``"relative"`` (the same, each server's r2
-        divided by its copies at its best reference level) or ``"fill"`` (the tasks left fill
-        every server in order of predicted value; module docstring).
+        divided by its copies at its best reference level), ``"overflow"`` (the same, plus
+        what the tasks to come that its copies leave over earn on the other servers, best
+        value first) or
+        ``"fill"`` (the tasks left fill every server in order of predicted value; module
+        docstring).
     :param price_discount: ``"fill"`` routing: the marginal place's value is discounted by
         this factor when it prices a grant (the current task is certain, the tasks to come
         and their places are predictions).
@@ -294,13 +310,13 @@ class PlannerConfig:
         raise the memory share to the task's need there): q(pi)'s mean for a server not
         chosen lately stays where an early refit left it, and its candidates (within
         ``warm_logit_std`` of it) can all miss the grant that the chosen server shows works.
-    :param places_within_slots: ``"own_server"`` and ``"relative"`` routing: a server's
+    :param places_within_slots: routing other than ``"fill"``: a server's
         places (the copies it holds at once, with the held room) are at most its compute
         slots less the current task's, ``S_j - 1`` (the planner's ``slots``, from the
         scenario): shares alone can count more tasks at once than the server computes, and a
         larger grant, which frees its slot sooner, then looks as if it displaced tasks that
         could not have run anyway.
-    :param own_demand_share: ``"own_server"`` and ``"relative"`` routing: the share of the
+    :param own_demand_share: routing other than ``"fill"``: the share of the
         tasks to come that the candidate's server is expected to take (1: all of them, the
         reference's own_server). The copies it is credited with are ``min(n_b / share,
         copies to come)``: a server with places for its share of the stream is credited as
@@ -311,7 +327,7 @@ class PlannerConfig:
         share, (1 + copies to come) / (1 + n_ref))``, ``n_ref`` its copies at its best
         reference level (as ``"relative"`` routing counts them): servers are lifted towards
         competing on the task's value, and a grant's size is still priced by its own copies.
-    :param turnover_window: ``"own_server"`` and ``"relative"`` routing: the time over which
+    :param turnover_window: routing other than ``"fill"``: the time over which
         the copies' places turn over and earlier tasks' grants come back: ``"horizon"``, the
         H - 1 copies' arrivals, ``(H - 1) g``; ``"episode"``, the arrivals of every task left
         in the episode, ``(tasks left - 1) g``, the copies then capped by the tasks left, not
@@ -319,7 +335,7 @@ class PlannerConfig:
         server's hold does not count and a server with more places wins though a faster one
         turns its places over twice as often; over the episode a server is worth its
         throughput, places over hold. Under a burst both windows are about a second.
-    :param whole_places: ``"own_server"`` and ``"relative"`` routing: count a server's places
+    :param whole_places: routing other than ``"fill"``: count a server's places
         (the copies it holds at once, with the held room) in whole tasks, ``floor``, before
         they turn over. Counted continuously, a compute grant of 5.0% holds 0.8 fewer tasks
         than one of 4.8% on a server whose memory grants hold 20 either way, so the planner
@@ -400,8 +416,12 @@ class Decision:
     :param server_hold: ``[B, N]`` (``"fill"`` routing) how long each holds its grant, s.
     :param place_price: ``[B]`` (``"fill"`` routing) the value of the marginal place.
     :param fill_value: ``[B]`` (``"fill"`` routing) eq. 11 summed over the tasks to come.
-    :param reference_throughput: ``[B, N]`` (``"relative"`` routing) ``1 + n_b`` at each
+    :param reference_throughput: ``[B, N]`` (``"relative"`` and ``"overflow"`` routing)
+        ``1 + n_b`` at each
         server's best reference level: what its r2 is divided by.
+    :param reference_value: ``[B, N]`` (``"overflow"`` routing) eq. 11 of one task on each
+        server at its reference level (with ``reference_throughput``, what the tasks a
+        candidate's server leaves over earn elsewhere: :func:`overflow_values`).
     :param copy_need: ``[N]`` (``imagined_tasks: typical``) an imagined task's memory need
         on each server.
     :param copy_context_term: ``[B, H, N]`` (``imagined_tasks: typical``) the first layer's
@@ -418,6 +438,7 @@ class Decision:
     place_price: np.ndarray | None = None
     fill_value: np.ndarray | None = None
     reference_throughput: np.ndarray | None = None
+    reference_value: np.ndarray | None = None
     copy_need: np.ndarray | None = None
     copy_context_term: np.ndarray | None = None
 
@@ -502,6 +523,31 @@ def fill_places(
     return price, (taken * sorted_value).sum(1)
 
 
+def overflow_values(
+    value: np.ndarray, copies: np.ndarray, server: np.ndarray, left_over: np.ndarray
+) -> np.ndarray:
+    """``"overflow"`` routing: per member and candidate, eq. 11 summed over the tasks to come
+    that the candidate's server does not take, filled into the other servers best value first.
+
+    :param value: ``[B, N]`` eq. 11 of one task on each server at its reference level (a
+        negative value counts as 0: such a server takes nothing).
+    :param copies: ``[B, N]`` the tasks to come each server takes at that level (its copies).
+    :param server: ``[J]`` the candidates' servers (their own copies are not available).
+    :param left_over: ``[B, J]`` the tasks to come that each candidate's server leaves over.
+    :return: ``[B, J]``: ``sum_k taken_k value_k`` over the servers ``k`` other than the
+        candidate's, in order of value, ``taken_k`` at most ``copies_k``, in all at most
+        ``left_over``.
+    """
+    order = np.argsort(-value, axis=-1, kind="stable")  # [B, N]
+    sorted_value = np.maximum(np.take_along_axis(value, order, -1), 0.0)
+    sorted_copies = np.take_along_axis(copies, order, -1)
+    excluded = order[:, None, :] == server[None, :, None]  # [B, J, N]
+    caps = np.where(excluded, 0.0, sorted_copies[:, None, :])
+    before = np.cumsum(caps, axis=-1) - caps
+    taken = np.clip(np.maximum(left_over, 0.0)[:, :, None] - before, 0.0, caps)
+    return (taken * sorted_value[:, None, :]).sum(-1)
+
+
 class CEMPlanner:
     """Plans one action per task with the ensemble ``model``.
 
@@ -580,7 +626,7 @@ class CEMPlanner:
                 copy_need=net.mean_need,
                 copy_context_term=net.w_context @ typical.T + net.bias,
             )
-        if self.config.imagined_routing == "relative" or self.config.boosts_servers:
+        if self.config.imagined_routing in ("relative", "overflow") or self.config.boosts_servers:
             return self.with_reference_throughput(decision)
         if self.config.imagined_routing != "fill":
             return decision
@@ -731,6 +777,19 @@ class CEMPlanner:
             if cfg.imagined_routing == "relative":
                 assert decision.reference_throughput is not None
                 throughput = throughput / decision.reference_throughput[:, server]
+            elif cfg.imagined_routing == "overflow":
+                # The tasks to come that this server does not take go to the others.
+                assert decision.reference_throughput is not None
+                assert decision.reference_value is not None
+                # At least the copies its reference level takes stay on the server: a grant
+                # that takes more places does not make its displaced tasks earn elsewhere
+                # (that priced grants by other servers' values and over-granted, like fill).
+                to_come = min(self.window_copies(decision), decision.max_copies)
+                reference_copies = decision.reference_throughput - 1.0
+                taken_here = np.maximum(copies, reference_copies[:, server])
+                throughput = throughput + overflow_values(
+                    decision.reference_value, reference_copies, server, to_come - taken_here
+                )
             elif cfg.boosts_servers:
                 # The server is expected to take only its share of the tasks to come: one
                 # whose places at its reference level fall short of all of them is lifted
@@ -756,7 +815,7 @@ class CEMPlanner:
         self, decision: Decision, server: np.ndarray, share: np.ndarray, pred: Prediction
     ) -> np.ndarray:
         """``n_b`` ``[B, J]``: how many of the H - 1 copies complete on the candidate's server
-        (module docstring; ``"own_server"`` and ``"relative"`` routing)."""
+        (module docstring; routing other than ``"fill"``)."""
         cfg, horizon = self.config, self.config.horizon
         at_once, hold = pred.at_once, pred.hold
         if cfg.copy_consumption == "net":
@@ -790,9 +849,10 @@ class CEMPlanner:
         return self.config.horizon - 1.0
 
     def with_reference_throughput(self, decision: Decision) -> Decision:
-        """``"relative"`` routing: add each server's ``1 + n_b`` ``[B, N]`` at its reference
-        level, the one of :data:`REFERENCE_LEVELS` (compute = bandwidth = level, memory
-        floored at the need) that maximises ``mean_b(v_b (1 + n_b))`` there. N x 8 more
+        """``"relative"`` and ``"overflow"`` routing: add each server's ``1 + n_b`` ``[B, N]``
+        at its reference level, the one of :data:`REFERENCE_LEVELS` (compute = bandwidth =
+        level, memory floored at the need) that maximises ``mean_b(v_b (1 + n_b))`` there,
+        and for ``"overflow"`` eq. 11 of one task there, ``[B, N]``. N x 8 more
         predictions a decision."""
         n, n_levels = self.n_servers, len(REFERENCE_LEVELS)
         servers = np.repeat(np.arange(n), n_levels)
@@ -801,7 +861,12 @@ class CEMPlanner:
         copies = self.own_copies(decision, servers, share, pred)
         throughput = self.task_value(pred.p * (1.0 + copies), pred.raw)
         best = throughput.mean(0).reshape(n, n_levels).argmax(1) + np.arange(n) * n_levels
-        return dataclasses.replace(decision, reference_throughput=1.0 + copies[:, best])
+        value = None
+        if self.config.imagined_routing == "overflow":
+            value = self.task_value(pred.p, pred.raw)[:, best]
+        return dataclasses.replace(
+            decision, reference_throughput=1.0 + copies[:, best], reference_value=value
+        )
 
     def held_places(
         self, decision: Decision, server: np.ndarray, share: np.ndarray, pred: Prediction
@@ -1074,4 +1139,11 @@ class CEMPlanner:
         return int(best_server), shares[0].astype(np.float32), diagnostics
 
 
-__all__ = ["CEMPlanner", "Decision", "PlannerConfig", "Prediction", "fill_places"]
+__all__ = [
+    "CEMPlanner",
+    "Decision",
+    "PlannerConfig",
+    "Prediction",
+    "fill_places",
+    "overflow_values",
+]

@@ -29,7 +29,13 @@ from agents.aif.model import (
     dynamic_columns,
     dynamic_features,
 )
-from agents.aif.planner import REFERENCE_LEVELS, CEMPlanner, PlannerConfig, fill_places
+from agents.aif.planner import (
+    REFERENCE_LEVELS,
+    CEMPlanner,
+    PlannerConfig,
+    fill_places,
+    overflow_values,
+)
 from agents.base import HyperparameterError, check_hyperparameters, evaluate_episode, make_agent
 from cloudedge import CloudEdgeEnv
 from cloudedge.config import load_scenario
@@ -968,6 +974,44 @@ def test_relative_routing_compares_servers_by_the_task_and_prices_grants_within_
     assert scores["own_server"][1] > 2.0 * scores["own_server"][0]
     assert scores["relative"][:2] == pytest.approx([1.0 / 4.0 + 0.2] * 2, rel=1e-6)
     assert scores["relative"][2] < scores["relative"][1]
+
+
+def test_overflow_routing_credits_the_tasks_a_full_server_leaves_to_the_others() -> None:
+    """The two servers of the test above. ``own_server`` counts the copies that do not fit on
+    the nearly full server as lost; ``overflow`` sends them to the other servers (every one
+    of equal value, with room for more), so at the reference level both servers score the
+    task and its 15 copies. A larger grant on the empty one scores less: the tasks it
+    displaces there are not credited elsewhere."""
+    obs = np.zeros(LAYOUT.size)
+    obs[LAYOUT.block_slice("memory")] = [0.15, 0.95] + [0.95] * (LAYOUT.n_servers - 2)
+    obs[LAYOUT.task_index("tasks_left")] = 1.0
+    level = REFERENCE_LEVELS[0]
+    share = np.array([[level, level, level]] * 2 + [[0.1, 0.1, 0.1]])
+    server = np.array([0, 1, 1])
+    model = memory_model(4.0, 0.01)
+    scores = {}
+    for routing in ("own_server", "overflow"):
+        planner = CEMPlanner(model, planner_config(horizon=16, imagined_routing=routing), 100)
+        scores[routing] = planner.score(planner.decision(obs), server, share)[2]
+    assert scores["own_server"][0] < 0.5 * scores["own_server"][1]
+    assert scores["overflow"][:2] == pytest.approx([16 * (1.0 / 4.0 + 0.2)] * 2, rel=1e-6)
+    assert scores["overflow"][2] < scores["overflow"][1]
+
+
+def test_overflow_values_fill_the_other_servers_best_value_first() -> None:
+    """Three servers worth 0.5, 0.4 and 0.3 a task, each taking 10 of the tasks to come.
+    What server 0 leaves over (5) goes to server 1, what the others leave to server 0; 15
+    fill the best other server, then the next; none left over earns nothing. A server worth
+    less than nothing takes nothing."""
+    value = np.array([[0.5, 0.4, 0.3]])
+    copies = np.full((1, 3), 10.0)
+    servers = np.array([0, 1, 2])
+    for left_over, expected in [(5.0, [2.0, 2.5, 2.5]), (15.0, [5.5, 6.5, 7.0]), (0.0, [0, 0, 0])]:
+        got = overflow_values(value, copies, servers, np.full((1, 3), left_over))
+        np.testing.assert_allclose(got, [expected])
+    negative = np.array([[0.5, -0.4, 0.3]])
+    got = overflow_values(negative, copies, servers, np.full((1, 3), 15.0))
+    np.testing.assert_allclose(got, [[3.0, 6.5, 5.0]])
 
 
 def test_bandwidth_follows_compute_in_planned_and_seed_actions() -> None:
