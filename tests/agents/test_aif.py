@@ -954,12 +954,10 @@ def test_floor_at_seen_keeps_predicted_latency_and_hold_at_the_fastest_seen() ->
         np.testing.assert_allclose(predicted_hold, hold, rtol=1e-6)
 
 
-def test_relative_routing_compares_servers_by_the_task_and_prices_grants_within_one() -> None:
-    """Two servers of equal value (eq. 11: 1/4 s + 0.2), one with 0.15 of memory left, one
-    with 0.95. ``own_server`` prefers the empty one (its copies fit); ``relative`` divides
-    each server's r2 by its copies at its best reference level, so at that level (the
-    smallest: every level is worth the same per task and the smallest fits the most copies)
-    both score the task's own value, and a larger grant on the empty server scores less."""
+def nearly_full_and_empty_scores(routings: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """r2 under each routing of three candidates: the smallest reference level on server 0
+    (0.15 of memory left) and on server 1 (0.95 left, as every other server), and a 0.1
+    grant on server 1; the servers are of equal value (eq. 11: 1/4 s + 0.2), horizon 16."""
     obs = np.zeros(LAYOUT.size)
     obs[LAYOUT.block_slice("memory")] = [0.15, 0.95] + [0.95] * (LAYOUT.n_servers - 2)
     obs[LAYOUT.task_index("tasks_left")] = 1.0
@@ -968,31 +966,31 @@ def test_relative_routing_compares_servers_by_the_task_and_prices_grants_within_
     server = np.array([0, 1, 1])
     model = memory_model(4.0, 0.01)
     scores = {}
-    for routing in ("own_server", "relative"):
+    for routing in routings:
         planner = CEMPlanner(model, planner_config(horizon=16, imagined_routing=routing), 100)
         scores[routing] = planner.score(planner.decision(obs), server, share)[2]
+    return scores
+
+
+def test_relative_routing_compares_servers_by_the_task_and_prices_grants_within_one() -> None:
+    """Two servers of equal value, one nearly full, one empty. ``own_server`` prefers the
+    empty one (its copies fit); ``relative`` divides each server's r2 by its copies at its
+    best reference level, so at that level (the smallest: every level is worth the same per
+    task and the smallest fits the most copies) both score the task's own value, and a
+    larger grant on the empty server scores less."""
+    scores = nearly_full_and_empty_scores(("own_server", "relative"))
     assert scores["own_server"][1] > 2.0 * scores["own_server"][0]
     assert scores["relative"][:2] == pytest.approx([1.0 / 4.0 + 0.2] * 2, rel=1e-6)
     assert scores["relative"][2] < scores["relative"][1]
 
 
 def test_overflow_routing_credits_the_tasks_a_full_server_leaves_to_the_others() -> None:
-    """The two servers of the test above. ``own_server`` counts the copies that do not fit on
-    the nearly full server as lost; ``overflow`` sends them to the other servers (every one
-    of equal value, with room for more), so at the reference level both servers score the
-    task and its 15 copies. A larger grant on the empty one scores less: the tasks it
-    displaces there are not credited elsewhere."""
-    obs = np.zeros(LAYOUT.size)
-    obs[LAYOUT.block_slice("memory")] = [0.15, 0.95] + [0.95] * (LAYOUT.n_servers - 2)
-    obs[LAYOUT.task_index("tasks_left")] = 1.0
-    level = REFERENCE_LEVELS[0]
-    share = np.array([[level, level, level]] * 2 + [[0.1, 0.1, 0.1]])
-    server = np.array([0, 1, 1])
-    model = memory_model(4.0, 0.01)
-    scores = {}
-    for routing in ("own_server", "overflow"):
-        planner = CEMPlanner(model, planner_config(horizon=16, imagined_routing=routing), 100)
-        scores[routing] = planner.score(planner.decision(obs), server, share)[2]
+    """The same two servers. ``own_server`` counts the copies that do not fit on the nearly
+    full server as lost; ``overflow`` sends them to the other servers (every one of equal
+    value, with room for more), so at the reference level both servers score the task and
+    its 15 copies. A larger grant on the empty one scores less: the tasks it displaces there
+    are not credited elsewhere."""
+    scores = nearly_full_and_empty_scores(("own_server", "overflow"))
     assert scores["own_server"][0] < 0.5 * scores["own_server"][1]
     assert scores["overflow"][:2] == pytest.approx([16 * (1.0 / 4.0 + 0.2)] * 2, rel=1e-6)
     assert scores["overflow"][2] < scores["overflow"][1]
