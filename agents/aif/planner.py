@@ -139,17 +139,20 @@ servers the candidates compete on the task's own value (a nearly full fast serve
 empty slow one).
 
 ``imagined_routing: overflow`` (ours) keeps own_server's copies on the candidate's server
-and sends the tasks to come that they leave over, ``W - n_b`` (W the copies in the turnover
-window), to the other servers, best value first, each taking at most its copies at its best
-reference level (as ``relative`` counts them; :func:`overflow_values`):
+and sends the tasks to come that it leaves over to the other servers, best value first, each
+taking at most its copies at its best reference level (as ``relative`` counts them;
+:func:`overflow_values`). What server j leaves over is ``W - max(n_b, n_ref_j)``, W the
+copies in the turnover window and ``n_ref_j`` its own copies at its reference level:
 
-    r2 = mean_b [ rg(p_b (1 + n_b), L_b, P_b) + F_b(j, W - n_b) ].
+    r2 = mean_b [ rg(p_b (1 + n_b), L_b, P_b) + F_b(j, W - max(n_b, n_ref_j)) ].
 
 A nearly full server whose tasks are worth more is then not outranked by an empty one whose
-tasks are worth less (the tasks it cannot take are not lost: they go to the next best
-server), and a grant that takes more places costs the difference between its server's value
-and the value of the places its displaced tasks find elsewhere (nothing where every server is
-full).
+tasks are worth less: the tasks it cannot take are not lost, they go to the next best server.
+Below ``n_ref_j`` copies the term is the same for every candidate on server j, so a grant's
+size is priced by its own copies as under own_server (crediting the tasks a larger grant
+displaces at other servers' values priced grants as ``fill`` does, and over-granted); above
+it the tasks sent elsewhere shrink as the copies grow, so none is counted twice.
+Screened and not the default (results/aif_variants/overflow.md).
 
 Cost (``benchmarks/decision_latency.py``): all arithmetic is float64 numpy on the weights the
 model exports once per refit; per decision the first layer's context part is computed once for
@@ -243,10 +246,10 @@ class PlannerConfig:
     :param feasible_min_share: no such candidate on a server whose lowered compute or
         bandwidth share would be below this (share units): a grant smaller than any the
         model has been trained on is scored by extrapolation.
-    :param value_pessimism: routing other than ``"fill"``: r2 is the members'
-        mean minus this many of their standard deviations (0: the mean, as the reference
-        averages its reward model), so that a candidate whose value only some members
-        believe (far from the grants trained on) is not chosen for it.
+    :param value_pessimism: routing other than ``"fill"``: r2 is the members' mean minus this many
+        of their standard deviations (0: the mean, as the reference averages its reward model), so
+        that a candidate whose value only some members believe (far from the grants trained on) is
+        not chosen for it.
     :param refuse_predicted_failure: refuse the task (all shares 0: it holds nothing) when
         the chosen candidate's completion probability, mean over members, is below 1/2 (the
         reference heuristics refuse a task they predict to miss its deadline).
@@ -261,13 +264,11 @@ class PlannerConfig:
         back: ``"copy"`` (what it takes by ``copy_consumption``) or ``"grant"`` (its shares,
         what an admitted copy reserves) or ``"grant_unless_slots_full"`` (the grant, but
         ``"copy"`` on a server whose compute slots are all busy; :meth:`CEMPlanner.held_places`).
-    :param imagined_routing: where the imagined future tasks go: ``"own_server"`` (the H - 1
-        copies all on the candidate's server), ``"relative"`` (the same, each server's r2
-        divided by its copies at its best reference level), ``"overflow"`` (the same, plus
-        what the tasks to come that its copies leave over earn on the other servers, best
-        value first) or
-        ``"fill"`` (the tasks left fill every server in order of predicted value; module
-        docstring).
+    :param imagined_routing: where the imagined future tasks go: ``"own_server"`` (the H - 1 copies
+        all on the candidate's server), ``"relative"`` (the same, each server's r2 divided by its
+        copies at its best reference level), ``"overflow"`` (the same, plus what the tasks to come
+        that its copies leave over earn on the other servers, best value first) or ``"fill"`` (the
+        tasks left fill every server in order of predicted value; module docstring).
     :param price_discount: ``"fill"`` routing: the marginal place's value is discounted by
         this factor when it prices a grant (the current task is certain, the tasks to come
         and their places are predictions).
@@ -310,38 +311,36 @@ class PlannerConfig:
         raise the memory share to the task's need there): q(pi)'s mean for a server not
         chosen lately stays where an early refit left it, and its candidates (within
         ``warm_logit_std`` of it) can all miss the grant that the chosen server shows works.
-    :param places_within_slots: routing other than ``"fill"``: a server's
-        places (the copies it holds at once, with the held room) are at most its compute
-        slots less the current task's, ``S_j - 1`` (the planner's ``slots``, from the
-        scenario): shares alone can count more tasks at once than the server computes, and a
-        larger grant, which frees its slot sooner, then looks as if it displaced tasks that
-        could not have run anyway.
-    :param own_demand_share: routing other than ``"fill"``: the share of the
-        tasks to come that the candidate's server is expected to take (1: all of them, the
-        reference's own_server). The copies it is credited with are ``min(n_b / share,
-        copies to come)``: a server with places for its share of the stream is credited as
-        serving it all, so servers compete on the task's value until their places run short.
+    :param places_within_slots: routing other than ``"fill"``: a server's places (the copies it
+        holds at once, with the held room) are at most its compute slots less the current task's,
+        ``S_j - 1`` (the planner's ``slots``, from the scenario): shares alone can count more tasks
+        at once than the server computes, and a larger grant, which frees its slot sooner, then
+        looks as if it displaced tasks that could not have run anyway.
+    :param own_demand_share: routing other than ``"fill"``: the share of the tasks to come that the
+        candidate's server is expected to take (1: all of them, the reference's own_server). The
+        copies it is credited with are ``min(n_b / share, copies to come)``: a server with places
+        for its share of the stream is credited as serving it all, so servers compete on the task's
+        value until their places run short.
     :param demand_share_scope: where ``own_demand_share`` applies: ``"copies"``, to each
         candidate's copies (as above; a larger grant then costs nothing while the server keeps
         places for its share), or ``"server"``, to each server's r2 as a factor ``min(1 /
         share, (1 + copies to come) / (1 + n_ref))``, ``n_ref`` its copies at its best
         reference level (as ``"relative"`` routing counts them): servers are lifted towards
         competing on the task's value, and a grant's size is still priced by its own copies.
-    :param turnover_window: routing other than ``"fill"``: the time over which
-        the copies' places turn over and earlier tasks' grants come back: ``"horizon"``, the
-        H - 1 copies' arrivals, ``(H - 1) g``; ``"episode"``, the arrivals of every task left
-        in the episode, ``(tasks left - 1) g``, the copies then capped by the tasks left, not
-        by H - 1. Within ``(H - 1) g`` (3 s at 10 tasks/s) no hold of 4-12 s ends, so a
-        server's hold does not count and a server with more places wins though a faster one
-        turns its places over twice as often; over the episode a server is worth its
-        throughput, places over hold. Under a burst both windows are about a second.
-    :param whole_places: routing other than ``"fill"``: count a server's places
-        (the copies it holds at once, with the held room) in whole tasks, ``floor``, before
-        they turn over. Counted continuously, a compute grant of 5.0% holds 0.8 fewer tasks
-        than one of 4.8% on a server whose memory grants hold 20 either way, so the planner
-        trades the faster grant for places no admitted task can take (heterogeneous's cloud:
-        4.8% against greedy_latency's 5.0%). Whole places make every grant between two counts
-        cost the same, and 1/L then picks the largest.
+    :param turnover_window: routing other than ``"fill"``: the time over which the copies'
+        places turn over and earlier tasks' grants come back: ``"horizon"``, the H - 1 copies'
+        arrivals, ``(H - 1) g``; ``"episode"``, the arrivals of every task left in the episode,
+        ``(tasks left - 1) g``, the copies then capped by the tasks left, not by H - 1. Within
+        ``(H - 1) g`` (3 s at 10 tasks/s) no hold of 4-12 s ends, so a server's hold does not
+        count and a server with more places wins though a faster one turns its places over twice
+        as often; over the episode a server is worth its throughput, places over hold. Under a
+        burst both windows are about a second.
+    :param whole_places: routing other than ``"fill"``: count a server's places (the copies it holds
+        at once, with the held room) in whole tasks, ``floor``, before they turn over. Counted
+        continuously, a compute grant of 5.0% holds 0.8 fewer tasks than one of 4.8% on a server
+        whose memory grants hold 20 either way, so the planner trades the faster grant for places no
+        admitted task can take (heterogeneous's cloud: 4.8% against greedy_latency's 5.0%). Whole
+        places make every grant between two counts cost the same, and 1/L then picks the largest.
     """
 
     n_iterations: int
@@ -416,9 +415,9 @@ class Decision:
     :param server_hold: ``[B, N]`` (``"fill"`` routing) how long each holds its grant, s.
     :param place_price: ``[B]`` (``"fill"`` routing) the value of the marginal place.
     :param fill_value: ``[B]`` (``"fill"`` routing) eq. 11 summed over the tasks to come.
-    :param reference_throughput: ``[B, N]`` (``"relative"`` and ``"overflow"`` routing)
-        ``1 + n_b`` at each
-        server's best reference level: what its r2 is divided by.
+    :param reference_throughput: ``[B, N]`` (``"relative"`` and ``"overflow"`` routing) ``1 + n_b``
+        at each server's best reference level: what its r2 is divided by (``"relative"``), what
+        its copies there are (``"overflow"``).
     :param reference_value: ``[B, N]`` (``"overflow"`` routing) eq. 11 of one task on each
         server at its reference level (with ``reference_throughput``, what the tasks a
         candidate's server leaves over earn elsewhere: :func:`overflow_values`).
