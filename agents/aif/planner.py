@@ -486,6 +486,28 @@ def apply_grant_rules(
     return share
 
 
+def best_first(
+    value: np.ndarray, caps: np.ndarray, demand: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Place ``demand`` tasks on the servers (last axis) best value first, each server taking
+    at most its ``caps``; the one greedy fill behind :func:`fill_places` and
+    :func:`overflow_values`.
+
+    :param value: ``[..., N]`` eq. 11 of one task on each server (a negative value counts as
+        0); broadcast against ``caps``.
+    :param caps: ``[..., N]`` how many tasks each server can take.
+    :param demand: ``[...]`` how many tasks to place (a negative count places none).
+    :return: (the values in the order filled, ``[..., N]`` floored at 0; the tasks each server
+        in that order takes, ``[..., N]``).
+    """
+    order = np.argsort(-value, axis=-1, kind="stable")
+    sorted_value = np.maximum(np.take_along_axis(value, order, -1), 0.0)
+    sorted_caps = np.take_along_axis(caps, order, -1)
+    before = np.cumsum(sorted_caps, axis=-1) - sorted_caps
+    taken = np.clip(np.maximum(demand, 0.0)[..., None] - before, 0.0, sorted_caps)
+    return sorted_value, taken
+
+
 def fill_places(
     value: np.ndarray, places: np.ndarray, hold_s: np.ndarray, tasks_left: float, mean_gap_s: float
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -511,11 +533,7 @@ def fill_places(
     demand = np.minimum(tasks_left, window / gap)
     span = np.minimum(window, demand * gap)
     caps = places * np.maximum(1.0, span[:, None] / hold_s)
-    order = np.argsort(-value, axis=-1, kind="stable")
-    sorted_value = np.maximum(np.take_along_axis(value, order, -1), 0.0)
-    sorted_caps = np.take_along_axis(caps, order, -1)
-    before = np.cumsum(sorted_caps, axis=-1) - sorted_caps
-    taken = np.clip(demand[:, None] - before, 0.0, sorted_caps)
+    sorted_value, taken = best_first(value, caps, demand)
     used = taken > 0.0
     last = n_servers - 1 - np.argmax(used[:, ::-1], 1)
     price = np.where(used.any(1), sorted_value[np.arange(n_members), last], 0.0)
@@ -526,7 +544,8 @@ def overflow_values(
     value: np.ndarray, copies: np.ndarray, server: np.ndarray, left_over: np.ndarray
 ) -> np.ndarray:
     """``"overflow"`` routing: per member and candidate, eq. 11 summed over the tasks to come
-    that the candidate's server does not take, filled into the other servers best value first.
+    that the candidate's server does not take, filled into the other servers best value first
+    (:func:`best_first`).
 
     :param value: ``[B, N]`` eq. 11 of one task on each server at its reference level (a
         negative value counts as 0: such a server takes nothing).
@@ -537,14 +556,11 @@ def overflow_values(
         candidate's, in order of value, ``taken_k`` at most ``copies_k``, in all at most
         ``left_over``.
     """
-    order = np.argsort(-value, axis=-1, kind="stable")  # [B, N]
-    sorted_value = np.maximum(np.take_along_axis(value, order, -1), 0.0)
-    sorted_copies = np.take_along_axis(copies, order, -1)
-    excluded = order[:, None, :] == server[None, :, None]  # [B, J, N]
-    caps = np.where(excluded, 0.0, sorted_copies[:, None, :])
-    before = np.cumsum(caps, axis=-1) - caps
-    taken = np.clip(np.maximum(left_over, 0.0)[:, :, None] - before, 0.0, caps)
-    return (taken * sorted_value[:, None, :]).sum(-1)
+    own = np.arange(value.shape[1]) == server[:, None]  # [J, N]
+    caps = np.where(own[None], 0.0, copies[:, None, :])  # [B, J, N]
+    # One sort per member: value [B, 1, N] broadcasts over the candidates.
+    sorted_value, taken = best_first(value[:, None, :], caps, left_over)
+    return (taken * sorted_value).sum(-1)
 
 
 class CEMPlanner:
