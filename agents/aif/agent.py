@@ -78,7 +78,7 @@ HYPERPARAMETERS: Mapping[str, Range] = ranges(
     # Loop.
     seed_episodes=Range(0, 1_000_000, integer=True),
     seed_actions=Range(choices=("prior", "uniform")),
-    trial_routing=Range(choices=("none", "own_server", "fill", "relative", "overflow")),
+    trial_routing=Range(choices=("none", "own_server", "fill", "relative", "overflow", "ranked")),
     routing_trial_episodes=Range(1, 1_000_000, integer=True),
     routing_trial_margin=Range(0.0),
     buffer_size=Range(1, 100_000_000, integer=True),
@@ -112,7 +112,7 @@ HYPERPARAMETERS: Mapping[str, Range] = ranges(
     demand_share_scope=Range(choices=("copies", "server")),
     turnover_window=Range(choices=("horizon", "episode")),
     whole_places=BOOLEAN,
-    imagined_routing=Range(choices=("own_server", "fill", "relative", "overflow")),
+    imagined_routing=Range(choices=("own_server", "fill", "relative", "overflow", "ranked")),
     price_discount=Range(0.0, 1.0),
     reference_grant=Range(choices=("q_mean", "levels")),
     horizon=Range(1, 1024, integer=True),

@@ -154,6 +154,19 @@ displaces at other servers' values priced grants as ``fill`` does, and over-gran
 it the tasks sent elsewhere shrink as the copies grow, so none is counted twice.
 Screened and not the default (results/aif_variants/overflow.md).
 
+``imagined_routing: ranked`` (ours) keeps own_server's r2 and weighs it by how many of the
+tasks to come the candidate's server would take were they sent best value first: the W tasks
+fill every server's copies at its best reference level, ``n_ref_k``, in order of eq. 11 of
+one task there (:func:`ranked_demand`); server j takes ``D_j`` of them, and
+
+    r2 = mean_b [ rg(p_b (1 + n_b), L_b, P_b) (1 + D_j) / (1 + n_ref_j) ].
+
+While the tasks to come exceed every place (the paper's burst, early on) each ``D_j`` is
+``n_ref_j`` and this is own_server; once places outnumber them, a server the better ones
+leave little to is weighed down, so a server's spare places no longer outrank another's
+higher value per task. Within a server the weight is the same for every grant, so a grant's
+size is priced by its own copies. Screened and not the default (results/aif_variants/ranked.md).
+
 Cost (``benchmarks/decision_latency.py``): all arithmetic is float64 numpy on the weights the
 model exports once per refit; per decision the first layer's context part is computed once for
 all N servers; per candidate the share part once; the bisection re-evaluates only the
@@ -267,7 +280,9 @@ class PlannerConfig:
     :param imagined_routing: where the imagined future tasks go: ``"own_server"`` (the H - 1 copies
         all on the candidate's server), ``"relative"`` (the same, each server's r2 divided by its
         copies at its best reference level), ``"overflow"`` (the same, plus what the tasks to come
-        that its copies leave over earn on the other servers, best value first) or ``"fill"`` (the
+        that its copies leave over earn on the other servers, best value first), ``"ranked"``
+        (the same r2, weighed by the share of its reference copies that the tasks to come,
+        sent best value first, would fill) or ``"fill"`` (the
         tasks left fill every server in order of predicted value; module docstring).
     :param price_discount: ``"fill"`` routing: the marginal place's value is discounted by
         this factor when it prices a grant (the current task is certain, the tasks to come
@@ -421,6 +436,9 @@ class Decision:
     :param reference_value: ``[B, N]`` (``"overflow"`` routing) eq. 11 of one task on each
         server at its reference level (with ``reference_throughput``, what the tasks a
         candidate's server leaves over earn elsewhere: :func:`overflow_values`).
+    :param demand_weight: ``[B, N]`` (``"ranked"`` routing) ``(1 + D_j) / (1 + n_j)``, D_j the
+        tasks to come that server j takes when they fill every server's reference copies
+        ``n_j`` best value first (:func:`ranked_demand`).
     :param copy_need: ``[N]`` (``imagined_tasks: typical``) an imagined task's memory need
         on each server.
     :param copy_context_term: ``[B, H, N]`` (``imagined_tasks: typical``) the first layer's
@@ -438,6 +456,7 @@ class Decision:
     fill_value: np.ndarray | None = None
     reference_throughput: np.ndarray | None = None
     reference_value: np.ndarray | None = None
+    demand_weight: np.ndarray | None = None
     copy_need: np.ndarray | None = None
     copy_context_term: np.ndarray | None = None
 
@@ -563,6 +582,22 @@ def overflow_values(
     return (taken * sorted_value).sum(-1)
 
 
+def ranked_demand(value: np.ndarray, copies: np.ndarray, to_come: float) -> np.ndarray:
+    """``"ranked"`` routing: the tasks to come ``[B, N]`` that each server takes when they fill
+    every server's ``copies`` best value first (:func:`best_first`), in server order.
+
+    :param value: ``[B, N]`` eq. 11 of one task on each server at its reference level.
+    :param copies: ``[B, N]`` the tasks to come each server takes at that level.
+    :param to_come: how many tasks are still to come.
+    """
+    order = np.argsort(-value, axis=-1, kind="stable")
+    _, taken = best_first(value, copies, np.full(value.shape[:-1], to_come))
+    taken = np.where(np.take_along_axis(value, order, -1) > 0.0, taken, 0.0)
+    demand = np.empty_like(taken)
+    np.put_along_axis(demand, order, taken, -1)
+    return demand
+
+
 class CEMPlanner:
     """Plans one action per task with the ensemble ``model``.
 
@@ -641,7 +676,10 @@ class CEMPlanner:
                 copy_need=net.mean_need,
                 copy_context_term=net.w_context @ typical.T + net.bias,
             )
-        if self.config.imagined_routing in ("relative", "overflow") or self.config.boosts_servers:
+        if (
+            self.config.imagined_routing in ("relative", "overflow", "ranked")
+            or self.config.boosts_servers
+        ):
             return self.with_reference_throughput(decision)
         if self.config.imagined_routing != "fill":
             return decision
@@ -805,6 +843,11 @@ class CEMPlanner:
                 throughput = throughput + overflow_values(
                     decision.reference_value, reference_copies, server, to_come - taken_here
                 )
+            elif cfg.imagined_routing == "ranked":
+                # A server is expected to take only the tasks to come that it would take
+                # were they sent best value first: one the others outrank counts for less.
+                assert decision.demand_weight is not None
+                throughput = throughput * decision.demand_weight[:, server]
             elif cfg.boosts_servers:
                 # The server is expected to take only its share of the tasks to come: one
                 # whose places at its reference level fall short of all of them is lifted
@@ -876,11 +919,19 @@ class CEMPlanner:
         copies = self.own_copies(decision, servers, share, pred)
         throughput = self.task_value(pred.p * (1.0 + copies), pred.raw)
         best = throughput.mean(0).reshape(n, n_levels).argmax(1) + np.arange(n) * n_levels
-        value = None
-        if self.config.imagined_routing == "overflow":
+        value = weight = None
+        if self.config.imagined_routing in ("overflow", "ranked"):
             value = self.task_value(pred.p, pred.raw)[:, best]
+        if self.config.imagined_routing == "ranked":
+            assert value is not None
+            to_come = min(self.window_copies(decision), decision.max_copies)
+            demand = ranked_demand(value, copies[:, best], to_come)
+            weight = (1.0 + demand) / (1.0 + copies[:, best])
         return dataclasses.replace(
-            decision, reference_throughput=1.0 + copies[:, best], reference_value=value
+            decision,
+            reference_throughput=1.0 + copies[:, best],
+            reference_value=value,
+            demand_weight=weight,
         )
 
     def held_places(
@@ -1161,4 +1212,5 @@ __all__ = [
     "Prediction",
     "fill_places",
     "overflow_values",
+    "ranked_demand",
 ]

@@ -35,6 +35,7 @@ from agents.aif.planner import (
     PlannerConfig,
     fill_places,
     overflow_values,
+    ranked_demand,
 )
 from agents.base import HyperparameterError, check_hyperparameters, evaluate_episode, make_agent
 from cloudedge import CloudEdgeEnv
@@ -1010,6 +1011,43 @@ def test_overflow_values_fill_the_other_servers_best_value_first() -> None:
     negative = np.array([[0.5, -0.4, 0.3]])
     got = overflow_values(negative, copies, servers, np.full((1, 3), 15.0))
     np.testing.assert_allclose(got, [[3.0, 6.5, 5.0]])
+
+
+def test_ranked_demand_sends_the_tasks_to_come_to_the_best_servers_first() -> None:
+    """Three servers worth 0.4, 0.5 and 0.3 a task with room for 10, 4 and 10 of the tasks to
+    come: 12 fill server 1, then server 0, and leave server 2 none; 30 overflow every place.
+    A server worth less than nothing takes none, even with tasks left over."""
+    value = np.array([[0.4, 0.5, 0.3]])
+    copies = np.array([[10.0, 4.0, 10.0]])
+    np.testing.assert_allclose(ranked_demand(value, copies, 12.0), [[8.0, 4.0, 0.0]])
+    np.testing.assert_allclose(ranked_demand(value, copies, 30.0), copies)
+    negative = np.array([[0.4, 0.5, -0.3]])
+    np.testing.assert_allclose(ranked_demand(negative, copies, 30.0), [[10.0, 4.0, 0.0]])
+
+
+def test_ranked_routing_is_own_server_while_the_tasks_to_come_exceed_every_place() -> None:
+    """Every server nearly full (0.15 of memory left): the 15 tasks to come fill each one's
+    places, so none is outranked and ``ranked`` scores every candidate as ``own_server``
+    does. With room everywhere (0.95 left) and few tasks to come (4), the servers after the
+    first in value order (here equal, so in index order) are expected to take fewer of them
+    than they have places for, and score less."""
+    share = np.array([[0.05, 0.05, 0.1]] * LAYOUT.n_servers)
+    server = np.arange(LAYOUT.n_servers)
+    for memory, tasks_left, equal in [(0.15, 1.0, True), (0.95, 0.05, False)]:
+        obs = np.zeros(LAYOUT.size)
+        obs[LAYOUT.block_slice("memory")] = memory
+        obs[LAYOUT.task_index("tasks_left")] = tasks_left
+        scores = {}
+        for routing in ("own_server", "ranked"):
+            planner = CEMPlanner(
+                memory_model(4.0, 0.01), planner_config(horizon=16, imagined_routing=routing), 100
+            )
+            scores[routing] = planner.score(planner.decision(obs), server, share)[2]
+        if equal:
+            np.testing.assert_allclose(scores["ranked"], scores["own_server"], rtol=1e-9)
+        else:
+            assert scores["ranked"][0] == pytest.approx(scores["own_server"][0], rel=1e-9)
+            assert (scores["ranked"][1:] < 0.9 * scores["own_server"][1:]).all()
 
 
 def test_bandwidth_follows_compute_in_planned_and_seed_actions() -> None:
