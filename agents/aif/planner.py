@@ -154,18 +154,20 @@ displaces at other servers' values priced grants as ``fill`` does, and over-gran
 it the tasks sent elsewhere shrink as the copies grow, so none is counted twice.
 Screened and not the default (results/aif_variants/overflow.md).
 
-``imagined_routing: ranked`` (ours) keeps own_server's r2 and weighs it by how many of the
+``imagined_routing: ranked`` (ours) keeps own_server's r2 and weights it by how many of the
 tasks to come the candidate's server would take were they sent best value first: the W tasks
 fill every server's copies at its best reference level, ``n_ref_k``, in order of eq. 11 of
-one task there (:func:`ranked_demand`); server j takes ``D_j`` of them, and
+one task there (:func:`ranked_demand`; a server worth nothing takes none); per member b,
+server j takes ``D_j`` of them, and
 
     r2 = mean_b [ rg(p_b (1 + n_b), L_b, P_b) (1 + D_j) / (1 + n_ref_j) ].
 
-While the tasks to come exceed every place (the paper's burst, early on) each ``D_j`` is
-``n_ref_j`` and this is own_server; once places outnumber them, a server the better ones
-leave little to is weighed down, so a server's spare places no longer outrank another's
-higher value per task. Within a server the weight is the same for every grant, so a grant's
-size is priced by its own copies. Screened and not the default (results/aif_variants/ranked.md).
+While the tasks to come outnumber all places together (the paper's burst, early on) each
+``D_j`` is ``n_ref_j`` and this is own_server; once places outnumber them, a server the
+better ones leave little to weighs less, so a server's spare places no longer outrank
+another's higher value per task. Within a server the weight is the same for every grant, so
+a grant's size is priced by its own copies. Screened and not the default
+(results/aif_variants/ranked.md).
 
 Cost (``benchmarks/decision_latency.py``): all arithmetic is float64 numpy on the weights the
 model exports once per refit; per decision the first layer's context part is computed once for
@@ -281,7 +283,7 @@ class PlannerConfig:
         all on the candidate's server), ``"relative"`` (the same, each server's r2 divided by its
         copies at its best reference level), ``"overflow"`` (the same, plus what the tasks to come
         that its copies leave over earn on the other servers, best value first), ``"ranked"``
-        (the same r2, weighed by the share of its reference copies that the tasks to come,
+        (the same r2, weighted by the share of its reference copies that the tasks to come,
         sent best value first, would fill) or ``"fill"`` (the
         tasks left fill every server in order of predicted value; module docstring).
     :param price_discount: ``"fill"`` routing: the marginal place's value is discounted by
@@ -430,10 +432,11 @@ class Decision:
     :param server_hold: ``[B, N]`` (``"fill"`` routing) how long each holds its grant, s.
     :param place_price: ``[B]`` (``"fill"`` routing) the value of the marginal place.
     :param fill_value: ``[B]`` (``"fill"`` routing) eq. 11 summed over the tasks to come.
-    :param reference_throughput: ``[B, N]`` (``"relative"`` and ``"overflow"`` routing) ``1 + n_b``
-        at each server's best reference level: what its r2 is divided by (``"relative"``), what
-        its copies there are (``"overflow"``).
-    :param reference_value: ``[B, N]`` (``"overflow"`` routing) eq. 11 of one task on each
+    :param reference_throughput: ``[B, N]`` (``"relative"``, ``"overflow"`` and ``"ranked"``
+        routing) ``1 + n_b`` at each server's best reference level: what its r2 is divided by
+        (``"relative"``), what its copies there are (``"overflow"``, ``"ranked"``).
+    :param reference_value: ``[B, N]`` (``"overflow"`` and ``"ranked"`` routing) eq. 11 of one
+        task on each
         server at its reference level (with ``reference_throughput``, what the tasks a
         candidate's server leaves over earn elsewhere: :func:`overflow_values`).
     :param demand_weight: ``[B, N]`` (``"ranked"`` routing) ``(1 + D_j) / (1 + n_j)``, D_j the
@@ -584,7 +587,9 @@ def overflow_values(
 
 def ranked_demand(value: np.ndarray, copies: np.ndarray, to_come: float) -> np.ndarray:
     """``"ranked"`` routing: the tasks to come ``[B, N]`` that each server takes when they fill
-    every server's ``copies`` best value first (:func:`best_first`), in server order.
+    every server's ``copies`` best value first (:func:`best_first`; equal values in server
+    order), in server order. A server whose value is not above 0 takes none (unlike
+    :func:`best_first`, which fills it last).
 
     :param value: ``[B, N]`` eq. 11 of one task on each server at its reference level.
     :param copies: ``[B, N]`` the tasks to come each server takes at that level.
@@ -907,10 +912,11 @@ class CEMPlanner:
         return self.config.horizon - 1.0
 
     def with_reference_throughput(self, decision: Decision) -> Decision:
-        """``"relative"`` and ``"overflow"`` routing: add each server's ``1 + n_b`` ``[B, N]``
-        at its reference level, the one of :data:`REFERENCE_LEVELS` (compute = bandwidth =
-        level, memory floored at the need) that maximises ``mean_b(v_b (1 + n_b))`` there,
-        and for ``"overflow"`` eq. 11 of one task there, ``[B, N]``. N x 8 more
+        """``"relative"``, ``"overflow"`` and ``"ranked"`` routing: add each server's ``1 + n_b``
+        ``[B, N]`` at its reference level, the one of :data:`REFERENCE_LEVELS` (compute =
+        bandwidth = level, memory floored at the need) that maximises ``mean_b(v_b (1 + n_b))``
+        there; for ``"overflow"`` and ``"ranked"`` eq. 11 of one task there, ``[B, N]``; for
+        ``"ranked"`` each server's weight (:attr:`Decision.demand_weight`). N x 8 more
         predictions a decision."""
         n, n_levels = self.n_servers, len(REFERENCE_LEVELS)
         servers = np.repeat(np.arange(n), n_levels)

@@ -1016,21 +1016,29 @@ def test_overflow_values_fill_the_other_servers_best_value_first() -> None:
 def test_ranked_demand_sends_the_tasks_to_come_to_the_best_servers_first() -> None:
     """Three servers worth 0.4, 0.5 and 0.3 a task with room for 10, 4 and 10 of the tasks to
     come: 12 fill server 1, then server 0, and leave server 2 none; 30 overflow every place.
-    A server worth less than nothing takes none, even with tasks left over."""
+    A server worth less than nothing takes none, even with tasks left over. The counts come
+    back in server order whatever the order of value, and equal values fill in server
+    order."""
     value = np.array([[0.4, 0.5, 0.3]])
     copies = np.array([[10.0, 4.0, 10.0]])
     np.testing.assert_allclose(ranked_demand(value, copies, 12.0), [[8.0, 4.0, 0.0]])
     np.testing.assert_allclose(ranked_demand(value, copies, 30.0), copies)
     negative = np.array([[0.4, 0.5, -0.3]])
     np.testing.assert_allclose(ranked_demand(negative, copies, 30.0), [[10.0, 4.0, 0.0]])
+    rotated = np.array([[0.3, 0.5, 0.4]])
+    np.testing.assert_allclose(
+        ranked_demand(rotated, np.array([[3.0, 4.0, 5.0]]), 6.0), [[0, 4, 2]]
+    )
+    tied = np.array([[0.5, 0.5, 0.2]])
+    np.testing.assert_allclose(ranked_demand(tied, np.full((1, 3), 2.0), 3.0), [[2, 1, 0]])
 
 
 def test_ranked_routing_is_own_server_while_the_tasks_to_come_exceed_every_place() -> None:
     """Every server nearly full (0.15 of memory left): the 15 tasks to come fill each one's
     places, so none is outranked and ``ranked`` scores every candidate as ``own_server``
-    does. With room everywhere (0.95 left) and few tasks to come (4), the servers after the
-    first in value order (here equal, so in index order) are expected to take fewer of them
-    than they have places for, and score less."""
+    does. With room everywhere (0.95 left) and few tasks to come (4), the first server in
+    value order (here all equal, so server 0) takes them all, and the others, expected to
+    take none, score less."""
     share = np.array([[0.05, 0.05, 0.1]] * LAYOUT.n_servers)
     server = np.arange(LAYOUT.n_servers)
     for memory, tasks_left, equal in [(0.15, 1.0, True), (0.95, 0.05, False)]:
