@@ -436,9 +436,8 @@ class Decision:
         routing) ``1 + n_b`` at each server's best reference level: what its r2 is divided by
         (``"relative"``), what its copies there are (``"overflow"``, ``"ranked"``).
     :param reference_value: ``[B, N]`` (``"overflow"`` and ``"ranked"`` routing) eq. 11 of one
-        task on each
-        server at its reference level (with ``reference_throughput``, what the tasks a
-        candidate's server leaves over earn elsewhere: :func:`overflow_values`).
+        task on each server at its reference level (with ``reference_throughput``, what the
+        tasks a candidate's server leaves over earn elsewhere: :func:`overflow_values`).
     :param demand_weight: ``[B, N]`` (``"ranked"`` routing) ``(1 + D_j) / (1 + n_j)``, D_j the
         tasks to come that server j takes when they fill every server's reference copies
         ``n_j`` best value first (:func:`ranked_demand`).
@@ -510,7 +509,7 @@ def apply_grant_rules(
 
 def best_first(
     value: np.ndarray, caps: np.ndarray, demand: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Place ``demand`` tasks on the servers (last axis) best value first, each server taking
     at most its ``caps``; the one greedy fill behind :func:`fill_places` and
     :func:`overflow_values`.
@@ -519,15 +518,15 @@ def best_first(
         0); broadcast against ``caps``.
     :param caps: ``[..., N]`` how many tasks each server can take.
     :param demand: ``[...]`` how many tasks to place (a negative count places none).
-    :return: (the values in the order filled, ``[..., N]`` floored at 0; the tasks each server
-        in that order takes, ``[..., N]``).
+    :return: (the order filled, server indices ``[..., N]`` (equal values in server order);
+        the values in that order, floored at 0; the tasks each server in that order takes).
     """
     order = np.argsort(-value, axis=-1, kind="stable")
     sorted_value = np.maximum(np.take_along_axis(value, order, -1), 0.0)
     sorted_caps = np.take_along_axis(caps, order, -1)
     before = np.cumsum(sorted_caps, axis=-1) - sorted_caps
     taken = np.clip(np.maximum(demand, 0.0)[..., None] - before, 0.0, sorted_caps)
-    return sorted_value, taken
+    return order, sorted_value, taken
 
 
 def fill_places(
@@ -555,7 +554,7 @@ def fill_places(
     demand = np.minimum(tasks_left, window / gap)
     span = np.minimum(window, demand * gap)
     caps = places * np.maximum(1.0, span[:, None] / hold_s)
-    sorted_value, taken = best_first(value, caps, demand)
+    _, sorted_value, taken = best_first(value, caps, demand)
     used = taken > 0.0
     last = n_servers - 1 - np.argmax(used[:, ::-1], 1)
     price = np.where(used.any(1), sorted_value[np.arange(n_members), last], 0.0)
@@ -581,7 +580,7 @@ def overflow_values(
     own = np.arange(value.shape[1]) == server[:, None]  # [J, N]
     caps = np.where(own[None], 0.0, copies[:, None, :])  # [B, J, N]
     # One sort per member: value [B, 1, N] broadcasts over the candidates.
-    sorted_value, taken = best_first(value[:, None, :], caps, left_over)
+    _, sorted_value, taken = best_first(value[:, None, :], caps, left_over)
     return (taken * sorted_value).sum(-1)
 
 
@@ -595,9 +594,8 @@ def ranked_demand(value: np.ndarray, copies: np.ndarray, to_come: float) -> np.n
     :param copies: ``[B, N]`` the tasks to come each server takes at that level.
     :param to_come: how many tasks are still to come.
     """
-    order = np.argsort(-value, axis=-1, kind="stable")
-    _, taken = best_first(value, copies, np.full(value.shape[:-1], to_come))
-    taken = np.where(np.take_along_axis(value, order, -1) > 0.0, taken, 0.0)
+    order, sorted_value, taken = best_first(value, copies, np.full(value.shape[:-1], to_come))
+    taken = np.where(sorted_value > 0.0, taken, 0.0)
     demand = np.empty_like(taken)
     np.put_along_axis(demand, order, taken, -1)
     return demand
@@ -842,7 +840,7 @@ class CEMPlanner:
                 # At least the copies its reference level takes stay on the server: a grant
                 # that takes more places does not make its displaced tasks earn elsewhere
                 # (that priced grants by other servers' values and over-granted, like fill).
-                to_come = min(self.window_copies(decision), decision.max_copies)
+                to_come = self.tasks_to_come(decision)
                 reference_copies = decision.reference_throughput - 1.0
                 taken_here = np.maximum(copies, reference_copies[:, server])
                 throughput = throughput + overflow_values(
@@ -896,7 +894,7 @@ class CEMPlanner:
         if cfg.whole_places:
             # A server holds whole tasks (the tolerance keeps 1 / 0.05 from reading 19).
             places = np.floor(places + WHOLE_PLACE_TOLERANCE)
-        copies = np.minimum(np.minimum(places * turnover, window), decision.max_copies)
+        copies = np.minimum(places * turnover, self.tasks_to_come(decision))
         if cfg.lifts_copies:
             # Only this share of the tasks to come is expected here: a server with places for
             # them serves all it is asked, one with fewer loses in proportion.
@@ -910,6 +908,12 @@ class CEMPlanner:
         if self.config.turnover_window == "episode":
             return decision.max_copies
         return self.config.horizon - 1.0
+
+    def tasks_to_come(self, decision: Decision) -> float:
+        """The imagined arrivals in the turnover window that can still come this episode: the
+        most copies one server is credited with, and what ``"overflow"`` and ``"ranked"``
+        routing share out among the servers."""
+        return min(self.window_copies(decision), decision.max_copies)
 
     def with_reference_throughput(self, decision: Decision) -> Decision:
         """``"relative"``, ``"overflow"`` and ``"ranked"`` routing: add each server's ``1 + n_b``
@@ -930,7 +934,7 @@ class CEMPlanner:
             value = self.task_value(pred.p, pred.raw)[:, best]
         if self.config.imagined_routing == "ranked":
             assert value is not None
-            to_come = min(self.window_copies(decision), decision.max_copies)
+            to_come = self.tasks_to_come(decision)
             demand = ranked_demand(value, copies[:, best], to_come)
             weight = (1.0 + demand) / (1.0 + copies[:, best])
         return dataclasses.replace(
